@@ -1,0 +1,166 @@
+"""Which kernel implementation runs, on how many threads, and how it was built.
+
+minigrad has two implementations of every kernel: compiled Cython modules
+(``minigrad._ext``) and their numpy twins (``minigrad.kernels.reference``). This
+module picks one per kernel and reports the choice.
+
+Environment switches, read once at import:
+
+``MINIGRAD_BACKEND=numpy``
+    Use the numpy reference kernels everywhere (default: ``compiled``).
+``MINIGRAD_REQUIRE_COMPILED=1``
+    A compiled kernel that fails to import raises ImportError instead of falling back
+    to numpy with a warning. CI and the benchmarks set it, so a silent slow path
+    cannot pass for the fast one.
+``MINIGRAD_MATMUL=blas``
+    Use numpy's BLAS (``np.matmul``) for matrix products instead of minigrad's own
+    kernel, for comparison (default: ``minigrad``).
+``MINIGRAD_NUM_THREADS=n``
+    Thread count of the compiled kernels (default: the cores this process may use).
+"""
+import importlib
+import os
+import warnings
+
+import numpy as np
+
+from .kernels import reference
+
+KERNELS = ("matmul", "relu", "dropout", "maxnorm")
+BACKENDS = ("compiled", "numpy")
+MATMUL_CHOICES = ("minigrad", "blas")
+
+
+def _import_compiled():
+    """Import every compiled kernel module; return (modules, {name: error})."""
+    modules, errors = {}, {}
+    for name in KERNELS + ("build_info",):
+        try:
+            modules[name] = importlib.import_module(f"minigrad._ext.{name}")
+        except ImportError as exc:
+            errors[name] = exc
+    return modules, errors
+
+
+_compiled, _import_errors = _import_compiled()
+if _import_errors and os.environ.get("MINIGRAD_REQUIRE_COMPILED", "0") == "1":
+    raise ImportError(
+        "MINIGRAD_REQUIRE_COMPILED=1 but these compiled kernels failed to import: "
+        + "; ".join(f"{name}: {err}" for name, err in _import_errors.items())
+        + ". Rebuild with `pip install .` from the source tree.")
+
+_state = {"backend": None, "matmul": None, "num_threads": None}
+#: kernel name -> module providing it (a compiled module or ``reference``)
+implementations = {}
+
+
+def available_cores():
+    """The number of CPU cores this process is allowed to run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not available on macOS and Windows
+        return os.cpu_count() or 1
+
+
+def set_backend(name):
+    """Select the kernel implementation: ``"compiled"`` (Cython) or ``"numpy"``.
+
+    Kernels that failed to compile fall back to numpy with a warning (or the import
+    of minigrad failed, under ``MINIGRAD_REQUIRE_COMPILED=1``).
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    _state["backend"] = name
+    missing = []
+    for kernel in KERNELS:
+        if name == "compiled" and kernel in _compiled:
+            implementations[kernel] = _compiled[kernel]
+        else:
+            implementations[kernel] = reference
+            if name == "compiled":
+                missing.append(kernel)
+    if missing:
+        warnings.warn(f"minigrad: compiled kernels {missing} are unavailable "
+                      f"({'; '.join(str(_import_errors[k]) for k in missing)}); "
+                      "using the slower numpy reference kernels instead.",
+                      RuntimeWarning, stacklevel=2)
+    _apply_matmul_choice()
+
+
+def get_backend():
+    """The selected kernel backend, ``"compiled"`` or ``"numpy"``."""
+    return _state["backend"]
+
+
+def set_matmul(name):
+    """Select the matrix product: ``"minigrad"`` (the selected backend's gemm) or ``"blas"``.
+
+    ``"blas"`` routes every product through ``np.matmul`` (numpy's BLAS), whatever
+    the backend; it exists to compare minigrad's kernel against it.
+    """
+    if name not in MATMUL_CHOICES:
+        raise ValueError(f"matmul must be one of {MATMUL_CHOICES}, got {name!r}")
+    _state["matmul"] = name
+    _apply_matmul_choice()
+
+
+def _apply_matmul_choice():
+    if _state["matmul"] == "blas":
+        implementations["matmul"] = reference
+    elif _state["backend"] == "compiled" and "matmul" in _compiled:
+        implementations["matmul"] = _compiled["matmul"]
+
+
+def set_num_threads(n):
+    """Set the number of threads the compiled kernels use (an int >= 1).
+
+    Results do not depend on it: every kernel splits its work so that each output
+    element is computed by the same arithmetic in the same order on any thread count.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"number of threads must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"number of threads must be >= 1, got {n}")
+    _state["num_threads"] = int(n)
+
+
+def get_num_threads():
+    """The number of threads the compiled kernels use."""
+    return _state["num_threads"]
+
+
+def backend_info():
+    """Describe the running configuration as a dict (print it next to any benchmark).
+
+    Keys: ``backend``, ``matmul``, ``kernels`` (kernel -> ``"compiled"`` or
+    ``"numpy"``), ``compiled_available``, ``import_errors``, ``openmp``,
+    ``num_threads``, ``simd``, ``compile_args``, ``debug_build``, ``numpy_version``.
+    """
+    build = _compiled.get("build_info")
+    return {
+        "backend": _state["backend"],
+        "matmul": _state["matmul"],
+        "kernels": {k: ("numpy" if implementations[k] is reference else "compiled")
+                    for k in KERNELS},
+        "compiled_available": sorted(k for k in KERNELS if k in _compiled),
+        "import_errors": {k: str(e) for k, e in _import_errors.items()},
+        "openmp": build.openmp_enabled() if build else False,
+        "num_threads": _state["num_threads"],
+        "simd": build.simd_level() if build else None,
+        "compile_args": build.compile_args() if build else None,
+        "debug_build": build.debug_build() if build else None,
+        "numpy_version": np.__version__,
+    }
+
+
+def _configure_from_environment():
+    threads = os.environ.get("MINIGRAD_NUM_THREADS")
+    set_num_threads(int(threads) if threads else available_cores())
+    _state["matmul"] = os.environ.get("MINIGRAD_MATMUL", "minigrad")
+    if _state["matmul"] not in MATMUL_CHOICES:
+        raise ValueError(f"MINIGRAD_MATMUL must be one of {MATMUL_CHOICES}, "
+                         f"got {_state['matmul']!r}")
+    set_backend(os.environ.get("MINIGRAD_BACKEND", "compiled"))
+
+
+_configure_from_environment()

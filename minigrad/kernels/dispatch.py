@@ -1,0 +1,164 @@
+"""The only door to the kernels: validate, allocate, then call the selected implementation.
+
+The compiled kernels run with bounds checks off, so nothing reaches them unchecked.
+Every function here
+
+1. checks dtypes (float32 or float64, the same for every operand) and shapes, raising
+   ``TypeError``/``ValueError`` that name the offending argument;
+2. makes inputs C-contiguous (a transposed view is handled by flipping a flag, not
+   by copying; any other strided view is copied);
+3. allocates the output, and calls the implementation chosen in ``minigrad.backend``
+   with the current thread count.
+
+Autograd code calls these functions and nothing below them.
+"""
+import math
+
+import numpy as np
+
+from .. import backend
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_float_array(name, x):
+    """Raise TypeError unless ``x`` is a float32/float64 numpy array."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+
+
+def check_same_dtype(op, **arrays):
+    """Raise TypeError unless all the named arrays share one dtype."""
+    dtypes = {name: a.dtype for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        listing = ", ".join(f"{name} is {dt}" for name, dt in dtypes.items())
+        raise TypeError(f"{op}: operands must have the same dtype, but {listing}")
+
+
+def check_probability(p):
+    """Return ``p`` as a float after checking it is a real number in [0, 1]."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout probability p must be a real number, got {type(p).__name__}")
+    p = float(p)
+    if not 0.0 <= p <= 1.0:  # also rejects NaN
+        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
+    return p
+
+
+def _as_c_matrix(name, x):
+    """Return (C-contiguous 2-D array, transposed?) for a 2-D float array."""
+    if x.flags.c_contiguous:
+        return x, False
+    if x.flags.f_contiguous:
+        return x.T, True
+    return np.ascontiguousarray(x), False
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    """Return ``op(a) @ op(b)`` for 2-D float arrays; op transposes when its flag is set.
+
+    Transposed operands are never materialised: a transposed (Fortran-ordered) view is
+    passed to the kernel as its C-ordered base with the flag flipped.
+    """
+    check_float_array("a", a)
+    check_float_array("b", b)
+    check_same_dtype("matmul", a=a, b=b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"matmul kernel needs 2-D operands, got shapes {a.shape} and {b.shape}")
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    k2, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != k2:
+        shape_a = f"{a.shape}{'.T' if trans_a else ''}"
+        shape_b = f"{b.shape}{'.T' if trans_b else ''}"
+        raise ValueError(f"matmul: shapes {shape_a} and {shape_b} do not align "
+                         f"(inner dimensions {k} != {k2})")
+    a, flip_a = _as_c_matrix("a", a)
+    b, flip_b = _as_c_matrix("b", b)
+    out = np.empty((m, n), dtype=a.dtype)
+    backend.implementations["matmul"].gemm(a, b, out, trans_a != flip_a, trans_b != flip_b,
+                                           backend.get_num_threads())
+    return out
+
+
+def _flat(name, x):
+    """A C-contiguous 1-D view (or copy) of a float array."""
+    check_float_array(name, x)
+    return np.ascontiguousarray(x).reshape(-1)
+
+
+def relu_forward(x):
+    """Return ``max(x, 0)`` elementwise (NaN propagates)."""
+    flat = _flat("x", x)
+    out = np.empty_like(flat)
+    backend.implementations["relu"].relu_forward(flat, out, backend.get_num_threads())
+    return out.reshape(x.shape)
+
+
+def relu_backward(grad_out, y):
+    """Return the gradient of ReLU: ``grad_out`` where the output ``y > 0``, else 0."""
+    if grad_out.shape != y.shape:
+        raise ValueError(f"relu_backward: grad_out shape {grad_out.shape} != output shape {y.shape}")
+    g, yf = _flat("grad_out", grad_out), _flat("y", y)
+    check_same_dtype("relu_backward", grad_out=g, y=yf)
+    grad_in = np.empty_like(g)
+    backend.implementations["relu"].relu_backward(g, yf, grad_in, backend.get_num_threads())
+    return grad_in.reshape(grad_out.shape)
+
+
+def dropout_scale(p, dtype):
+    """The inverted-dropout scale 1/(1-p) in ``dtype`` (0 when p == 1: everything is dropped)."""
+    return dtype.type(0.0 if p == 1.0 else 1.0 / (1.0 - p))
+
+
+def dropout_forward(x, p, seed):
+    """Return ``(out, mask)``: the keep-mask (uint8) drawn from ``seed``, and ``x`` thinned by it.
+
+    Each element is kept with probability ``1 - p`` and then scaled by ``1/(1-p)``;
+    dropped elements are exactly 0. The mask depends only on ``seed`` and the element's
+    C-order index (see ``minigrad.kernels.reference``).
+    """
+    p = check_probability(p)
+    flat = _flat("x", x)
+    seed = int(seed)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"dropout seed must be in [0, 2**64), got {seed}")
+    threshold = math.ceil(p * 2.0**53)
+    out = np.empty_like(flat)
+    mask = np.empty(flat.shape, dtype=np.uint8)
+    backend.implementations["dropout"].dropout_forward(
+        flat, out, mask, seed, threshold, dropout_scale(p, flat.dtype), backend.get_num_threads())
+    return out.reshape(x.shape), mask.reshape(x.shape)
+
+
+def dropout_backward(grad_out, mask, p):
+    """Return ``grad_out * mask / (1-p)``: the gradient of dropout for a given mask."""
+    p = check_probability(p)
+    if grad_out.shape != mask.shape:
+        raise ValueError(f"dropout_backward: grad_out shape {grad_out.shape} != mask shape {mask.shape}")
+    g = _flat("grad_out", grad_out)
+    m = np.ascontiguousarray(mask, dtype=np.uint8).reshape(-1)
+    grad_in = np.empty_like(g)
+    backend.implementations["dropout"].dropout_backward(
+        g, m, dropout_scale(p, g.dtype), grad_in, backend.get_num_threads())
+    return grad_in.reshape(grad_out.shape)
+
+
+def max_norm_columns_(w, c):
+    """Rescale, in place, every column of the 2-D array ``w`` whose L2 norm exceeds ``c``.
+
+    ``w`` must be a writeable C-contiguous float array (a parameter's own storage).
+    Columns inside the ball are untouched, bit for bit.
+    """
+    check_float_array("w", w)
+    if w.ndim != 2:
+        raise ValueError(f"max-norm needs a 2-D weight matrix, got shape {w.shape}")
+    if not (w.flags.c_contiguous and w.flags.writeable):
+        raise ValueError("max-norm works in place and needs a writeable C-contiguous array")
+    if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max-norm bound c must be a real number, got {type(c).__name__}")
+    c = float(c)
+    if not (c > 0 and math.isfinite(c)):
+        raise ValueError(f"max-norm bound c must be a positive finite number, got {c}")
+    backend.implementations["maxnorm"].max_norm_columns(w, c, backend.get_num_threads())

@@ -1,0 +1,76 @@
+"""The numpy twins of the compiled kernels: the readable spec, the test oracle, the fallback.
+
+Each function here has exactly the signature of its Cython counterpart in ``_ext/``:
+inputs are validated, C-contiguous numpy arrays; outputs are allocated by the caller
+and written in place; ``n_threads`` is accepted and ignored (numpy decides for itself).
+The compiled kernels must agree with these functions (bit for bit for relu and
+dropout, to rounding for matmul and max-norm); ``tests/test_kernels_*.py`` checks it.
+
+Dropout randomness is counter-based. One 64-bit ``seed`` is drawn per call; element
+``i`` (in C order) is kept when ``splitmix64(seed, i) >> 11``, a uniform 53-bit
+integer, is at least ``threshold = ceil(p * 2**53)``. So the element is kept with
+probability ``1 - p``, and its fate depends only on (seed, i): never on how the work is
+split between threads, nor on which implementation computed it.
+"""
+import numpy as np
+
+GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def splitmix64(seed, index):
+    """SplitMix64's output for counter ``index`` of stream ``seed`` (uint64 arrays).
+
+    ``z = seed + (index + 1) * golden_gamma`` followed by the finaliser of Steele,
+    Lea & Flood (2014), "Fast splittable pseudorandom number generators". Arithmetic
+    is modulo 2**64, which numpy's uint64 arrays do silently.
+    """
+    z = np.uint64(seed) + (index + np.uint64(1)) * GOLDEN_GAMMA
+    z = (z ^ (z >> np.uint64(30))) * MIX1
+    z = (z ^ (z >> np.uint64(27))) * MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def keep_mask(n, seed, threshold):
+    """The dropout keep-mask (bool, length n) of stream ``seed`` at ``threshold``."""
+    index = np.arange(n, dtype=np.uint64)
+    return (splitmix64(seed, index) >> np.uint64(11)) >= np.uint64(threshold)
+
+
+def gemm(a, b, out, trans_a, trans_b, n_threads):
+    """``out = op(a) @ op(b)``, where op transposes when its flag is set."""
+    np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=out)
+
+
+def relu_forward(x, out, n_threads):
+    """``out = x`` where ``x > 0``, else 0 (NaN stays NaN; -0.0 becomes +0.0)."""
+    out[...] = np.where(x <= 0, 0, x)
+
+
+def relu_backward(grad_out, y, grad_in, n_threads):
+    """``grad_in = grad_out`` where the forward output ``y > 0``, else 0."""
+    grad_in[...] = np.where(y > 0, grad_out, 0)
+
+
+def dropout_forward(x, out, mask, seed, threshold, scale, n_threads):
+    """Draw the keep-mask into ``mask`` (uint8 0/1); ``out = x * scale`` where kept, else 0."""
+    keep = keep_mask(x.size, seed, threshold)
+    mask[...] = keep
+    out[...] = np.where(keep, x * scale, 0)
+
+
+def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
+    """``grad_in = grad_out * scale`` where ``mask`` is 1, else 0."""
+    grad_in[...] = np.where(mask.view(bool), grad_out * scale, 0)
+
+
+def max_norm_columns(w, c, n_threads):
+    """Project each column of ``w`` (in place) onto the L2 ball of radius ``c``.
+
+    Norms are accumulated in float64. A column whose norm exceeds ``c`` is multiplied
+    by ``c / norm``; every other column is left untouched, bit for bit.
+    """
+    norms = np.sqrt(np.einsum("ij,ij->j", w, w, dtype=np.float64))
+    over = norms > c
+    w[:, over] *= (c / norms[over]).astype(w.dtype)

@@ -1,0 +1,127 @@
+"""Build minigrad's Cython kernels. Every compiler setting lives in this file.
+
+Each ``_ext/<name>.pyx`` becomes the extension module ``minigrad._ext.<name>``.
+
+Switches (environment variables read at build time):
+
+``MINIGRAD_DEBUG=1``
+    Debug build: Cython bounds checks and negative-index wraparound on, ``-O0 -g``.
+    Slow; used by CI to run the kernel tests with every index checked.
+``MINIGRAD_PORTABLE=1``
+    Do not tune for the build machine (no ``-march=native``); the result runs on
+    any CPU of the same architecture.
+``MINIGRAD_NO_OPENMP=1``
+    Build without OpenMP even when the compiler supports it (the kernels then run
+    on one thread).
+
+OpenMP is probed by compiling and linking a tiny program. When the compiler
+lacks it the build still succeeds, serially, and says so loudly.
+"""
+import os
+import shutil
+import sys
+import tempfile
+from glob import glob
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools._distutils.ccompiler import new_compiler
+from setuptools._distutils.errors import CompileError, LinkError
+from setuptools._distutils.sysconfig import customize_compiler
+
+DEBUG = os.environ.get("MINIGRAD_DEBUG", "0") == "1"
+PORTABLE = os.environ.get("MINIGRAD_PORTABLE", "0") == "1"
+NO_OPENMP = os.environ.get("MINIGRAD_NO_OPENMP", "0") == "1"
+
+OPENMP_PROBE = r"""
+#include <omp.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    return n > 0 ? 0 : 1;
+}
+"""
+
+
+def compiler_accepts(compile_args, link_args=(), source="int main(void) { return 0; }\n"):
+    """Return True when the C compiler compiles and links ``source`` with these flags."""
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    tmp = tempfile.mkdtemp(prefix="minigrad-probe-")
+    try:
+        path = os.path.join(tmp, "probe.c")
+        with open(path, "w") as f:
+            f.write(source)
+        objects = compiler.compile([path], output_dir=tmp, extra_postargs=list(compile_args))
+        compiler.link_executable(objects, "probe", output_dir=tmp, extra_postargs=list(link_args))
+        return True
+    except (CompileError, LinkError):
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_flags():
+    """Compiler and linker flags, and the Cython directives, for this build."""
+    if DEBUG:
+        compile_args = ["-O0", "-g"]
+    else:
+        compile_args = ["-O3"]
+    if not PORTABLE and compiler_accepts(["-march=native"]):
+        compile_args.append("-march=native")
+
+    link_args = []
+    openmp = False
+    if NO_OPENMP:
+        print("minigrad: OpenMP disabled by MINIGRAD_NO_OPENMP=1; kernels run serially.")
+    elif compiler_accepts(["-fopenmp"], ["-fopenmp"], OPENMP_PROBE):
+        compile_args.append("-fopenmp")
+        link_args.append("-fopenmp")
+        openmp = True
+    else:
+        banner = "*" * 72
+        print(f"\n{banner}\nminigrad: WARNING: the C compiler does not support OpenMP.\n"
+              f"The kernels are built SERIAL: they will use one thread only.\n{banner}\n",
+              file=sys.stderr)
+
+    directives = {
+        "language_level": 3,
+        "boundscheck": DEBUG,
+        "wraparound": DEBUG,
+        "initializedcheck": DEBUG,
+        "cdivision": not DEBUG,
+        "embedsignature": True,
+    }
+    return compile_args, link_args, openmp, directives
+
+
+def extensions():
+    compile_args, link_args, openmp, directives = build_flags()
+    # backend_info() reports how the kernels were built; the flags travel as C macros.
+    # (cythonize(force=True) below: a .c file generated for a debug build must not be
+    # reused by an optimised one.)
+    macros = [
+        ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+        ("MINIGRAD_COMPILE_ARGS", '"%s"' % " ".join(compile_args)),
+        ("MINIGRAD_DEBUG_BUILD", "1" if DEBUG else "0"),
+    ]
+    exts = [
+        Extension(
+            f"minigrad._ext.{os.path.splitext(os.path.basename(path))[0]}",
+            [path],
+            include_dirs=[np.get_include(), "_ext"],
+            define_macros=macros,
+            extra_compile_args=compile_args,
+            extra_link_args=link_args,
+        )
+        for path in sorted(glob(os.path.join("_ext", "*.pyx")))
+    ]
+    print(f"minigrad: building {len(exts)} kernels; flags {' '.join(compile_args)}; "
+          f"OpenMP {'on' if openmp else 'OFF'}; debug {'on' if DEBUG else 'off'}")
+    return cythonize(exts, compiler_directives=directives, include_path=["_ext"],
+                     force=True)
+
+
+setup(ext_modules=extensions())
