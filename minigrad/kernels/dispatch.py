@@ -132,17 +132,21 @@ def dropout_forward(x, p, seed):
     return out.reshape(x.shape), mask.reshape(x.shape)
 
 
-def dropout_backward(grad_out, mask, p):
-    """Return ``grad_out * mask / (1-p)``: the gradient of dropout for a given mask."""
+def apply_dropout_mask(x, mask, p):
+    """Return ``x * mask / (1-p)`` (0 where ``mask`` is 0) for a uint8 0/1 ``mask``.
+
+    This is dropout's backward (x is then the upstream gradient) and also its forward
+    when the mask is given rather than drawn. One kernel, ``dropout_backward``, serves both.
+    """
     p = check_probability(p)
-    if grad_out.shape != mask.shape:
-        raise ValueError(f"dropout_backward: grad_out shape {grad_out.shape} != mask shape {mask.shape}")
-    g = _flat("grad_out", grad_out)
+    if x.shape != mask.shape:
+        raise ValueError(f"dropout: array shape {x.shape} != mask shape {mask.shape}")
+    flat = _flat("x", x)
     m = np.ascontiguousarray(mask, dtype=np.uint8).reshape(-1)
-    grad_in = np.empty_like(g)
+    out = np.empty_like(flat)
     backend.implementations["dropout"].dropout_backward(
-        g, m, dropout_scale(p, g.dtype), grad_in, backend.get_num_threads())
-    return grad_in.reshape(grad_out.shape)
+        flat, m, dropout_scale(p, flat.dtype), out, backend.get_num_threads())
+    return out.reshape(x.shape)
 
 
 def max_norm_columns_(w, c):

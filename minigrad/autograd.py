@@ -1,0 +1,143 @@
+"""Reverse-mode automatic differentiation: the Function base class and the backward pass.
+
+Every differentiable op is a ``Function`` subclass whose ``forward`` (numpy arrays in,
+one numpy array out) and ``backward`` (the upstream gradient in, one gradient per
+input out) sit side by side. ``Function.apply`` runs the forward and, when gradients
+are wanted, links the result to the op so that ``backward`` can later walk the graph:
+
+    y = Mul.apply(a, b)          # y.data = a.data * b.data, y._fn.inputs = (a, b)
+    y.backward(g)                # a.grad += g * b.data, b.grad += g * a.data
+
+The backward pass (``run_backward``) is iterative, so a chain of 10,000 ops does not
+touch Python's recursion limit; it visits ops in reverse topological order, so a
+tensor used twice (fan-out) receives the sum of both gradients before it propagates.
+Only leaf tensors (created by the user with ``requires_grad=True``) keep ``.grad``,
+and they accumulate it (``+=``) across backward calls, as in PyTorch.
+"""
+import numpy as np
+
+_grad_enabled = True
+
+
+class no_grad:
+    """Context manager (and decorator) that disables graph recording.
+
+    Inside ``with minigrad.no_grad():`` ops compute values only: results have
+    ``requires_grad=False`` and keep no references to their inputs. Use it for
+    evaluation and for in-place parameter updates.
+    """
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc_info):
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, func):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return func(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+        return wrapper
+
+
+def is_grad_enabled():
+    """False inside a ``no_grad`` block."""
+    return _grad_enabled
+
+
+class Function:
+    """A differentiable op. Subclasses define ``forward`` and ``backward``.
+
+    ``forward(self, *arrays, **options)`` receives the inputs' numpy arrays and returns
+    the output array; it may save what backward needs on ``self`` (the cheapest state:
+    ReLU saves its output, not its input).
+
+    ``backward(self, grad)`` receives d(loss)/d(output) and returns a tuple with one
+    entry per input: d(loss)/d(input), shaped like that input, or None where
+    ``self.needs_input_grad[i]`` is False (skipping work nobody needs). It must not
+    modify ``grad`` in place: the same array may be handed to several ops.
+    """
+
+    inputs = ()
+    needs_input_grad = ()
+
+    def forward(self, *arrays, **options):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run the op on Tensors ``inputs``; record it in the graph if gradients are wanted."""
+        return cls.apply_returning_op(*inputs, **options)[0]
+
+    @classmethod
+    def apply_returning_op(cls, *inputs, **options):
+        """Like ``apply``, but return ``(output, op)`` so a caller can read saved state."""
+        fn = cls()
+        needs = tuple(t.requires_grad for t in inputs) if _grad_enabled else ()
+        fn.needs_input_grad = needs
+        out = fn.forward(*(t.data for t in inputs), **options)
+        if any(needs):
+            fn.inputs = inputs
+            return Tensor._from_op(out, fn), fn
+        return Tensor._from_op(out, None), fn
+
+
+def topological_order(root):
+    """Tensors reachable from ``root`` through recorded ops, inputs before outputs.
+
+    An iterative depth-first search: each tensor is appended after everything it was
+    computed from, using an explicit stack instead of recursion.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._fn is not None:
+            for parent in node._fn.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def run_backward(root, grad):
+    """Propagate ``grad`` = d(loss)/d(root) to every leaf that requires a gradient."""
+    order = topological_order(root)
+    pending = {id(root): grad}
+    for node in reversed(order):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        fn = node._fn
+        if fn is None:  # a leaf: accumulate
+            if node.grad is None:
+                node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+            else:
+                node.grad += g
+            continue
+        input_grads = fn.backward(g)
+        assert len(input_grads) == len(fn.inputs), f"{type(fn).__name__}.backward arity"
+        for parent, parent_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
+            if not needed or parent_grad is None:
+                continue
+            assert parent_grad.shape == parent.shape, (
+                f"{type(fn).__name__}.backward returned shape {parent_grad.shape} "
+                f"for an input of shape {parent.shape}")
+            key = id(parent)
+            pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor and Function refer to each other)

@@ -1,0 +1,10 @@
+"""Differentiable ops. Each module holds Function classes (forward and backward side by
+side) and the functions users call, which validate arguments and apply them."""
+from .activations import exp, log, relu, sigmoid, tanh
+from .arithmetic import add, div, mul, neg, pow, sub
+from .dropout import dropout
+from .losses import cross_entropy, mse_loss
+from .matmul import matmul
+from .reduction import mean, sum
+from .shape import astype, reshape, transpose
+from .softmax import log_softmax, softmax

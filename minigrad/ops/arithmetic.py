@@ -1,0 +1,113 @@
+"""Elementwise arithmetic with numpy broadcasting: + - * / neg, and pow by a scalar."""
+import numbers
+
+import numpy as np
+
+from ..autograd import Function
+from .broadcasting import as_operands, unbroadcast
+
+
+class Add(Function):
+    """d(a+b)/da = 1, d(a+b)/db = 1."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(grad, self.shapes[0]) if need_a else None,
+                unbroadcast(grad, self.shapes[1]) if need_b else None)
+
+
+class Sub(Function):
+    """d(a-b)/da = 1, d(a-b)/db = -1."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(grad, self.shapes[0]) if need_a else None,
+                unbroadcast(-grad, self.shapes[1]) if need_b else None)
+
+
+class Mul(Function):
+    """d(a*b)/da = b, d(a*b)/db = a."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(grad * self.b, self.a.shape) if need_a else None,
+                unbroadcast(grad * self.a, self.b.shape) if need_b else None)
+
+
+class Div(Function):
+    """d(a/b)/da = 1/b, d(a/b)/db = -a/b**2."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(grad / self.b, self.a.shape) if need_a else None,
+                unbroadcast(-grad * self.a / (self.b * self.b), self.b.shape) if need_b else None)
+
+
+class Neg(Function):
+    """d(-x)/dx = -1."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Pow(Function):
+    """d(x**n)/dx = n * x**(n-1), for a constant scalar exponent n."""
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x ** exponent
+
+    def backward(self, grad):
+        n = self.exponent
+        return (grad * (n * self.x ** (n - 1)),)
+
+
+def add(a, b):
+    """``a + b`` with broadcasting; either side may be a Python scalar."""
+    return Add.apply(*as_operands("add", a, b))
+
+
+def sub(a, b):
+    """``a - b`` with broadcasting; either side may be a Python scalar."""
+    return Sub.apply(*as_operands("sub", a, b))
+
+
+def mul(a, b):
+    """``a * b`` with broadcasting; either side may be a Python scalar."""
+    return Mul.apply(*as_operands("mul", a, b))
+
+
+def div(a, b):
+    """``a / b`` with broadcasting; either side may be a Python scalar."""
+    return Div.apply(*as_operands("div", a, b))
+
+
+def neg(x):
+    """``-x``."""
+    return Neg.apply(x)
+
+
+def pow(x, exponent):
+    """``x ** exponent`` for a real scalar exponent (tensor exponents are not supported)."""
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+        raise TypeError(f"pow: the exponent must be a real scalar, got {type(exponent).__name__}")
+    return Pow.apply(x, exponent=x.dtype.type(exponent))

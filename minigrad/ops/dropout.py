@@ -1,0 +1,95 @@
+"""Dropout (Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov, JMLR 15, 2014).
+
+During training each unit is kept with probability ``1 - p`` and otherwise set to 0,
+independently per element and per call, so every minibatch trains a different
+"thinned" network drawn from the 2**n that share weights. This op uses *inverted*
+dropout: kept units are scaled by ``1 / (1 - p)`` so that, for every unit,
+
+    E[dropout(x)] = (1 - p) * x / (1 - p) + p * 0 = x,
+
+and at test time the full network is used unchanged (``training=False`` is the
+identity). The paper instead scales the *weights* by ``1 - p`` at test time;
+``minigrad.nn.Dropout`` offers both, and they agree in expectation.
+
+Backward: ``d(out)/d(x) = mask / (1 - p)``, reusing the mask drawn in the forward.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..kernels import dispatch
+from ..random import draw_seed
+
+
+class Dropout(Function):
+    """d(out)/dx = mask / (1 - p): the kept units pass the gradient, scaled."""
+
+    def forward(self, x, p, seed, mask):
+        self.p = p
+        if mask is None:
+            out, self.mask = dispatch.dropout_forward(x, p, seed)
+        else:
+            out, self.mask = dispatch.apply_dropout_mask(x, mask, p), mask
+        return out
+
+    def backward(self, grad):
+        return (dispatch.apply_dropout_mask(grad, self.mask, self.p),)
+
+
+def _check_mask(mask, shape):
+    """A user-given keep-mask as a uint8 array of 0/1, shaped like the input."""
+    mask = np.asarray(mask)
+    if mask.shape != shape:
+        raise ValueError(f"dropout: mask shape {mask.shape} != input shape {shape}")
+    if mask.dtype == bool:
+        return mask.view(np.uint8)
+    if mask.dtype.kind not in "iuf":
+        raise TypeError(f"dropout: mask must be bool or 0/1 numbers, got dtype {mask.dtype}")
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError("dropout: mask values must be 0 (dropped) or 1 (kept)")
+    return mask.astype(np.uint8)
+
+
+def dropout(x, p, training, rng=None, mask=None, return_mask=False):
+    """Randomly zero elements of ``x`` with probability ``p``; scale the rest by 1/(1-p).
+
+    Args:
+        x: Tensor, any shape.
+        p: probability of *dropping* a unit, in [0, 1]. The paper's retention
+            probability is ``1 - p`` (0.8 for inputs and 0.5 for hidden units there).
+        training: required, no default (PyTorch's ``F.dropout(training=True)`` default
+            silently drops units at evaluation time). ``False`` returns ``x`` unchanged.
+        rng: None (the library Generator, reset by ``minigrad.manual_seed``), an int
+            seed, or a ``numpy.random.Generator``. One 64-bit seed is drawn from it per
+            call; the mask is a hash of that seed and each element's index, so it is
+            the same for any thread count and for the compiled and numpy kernels.
+        mask: optional keep-mask (bool or 0/1, shaped like ``x``) used as is instead of
+            drawing one: replays a thinned network exactly. Kept units are still
+            scaled by 1/(1-p).
+        return_mask: also return the keep-mask used (bool array; None when dropout is
+            inactive, i.e. ``training=False`` or ``p == 0`` without a given mask).
+
+    Returns:
+        The thinned tensor, or ``(tensor, mask)`` when ``return_mask``. With ``p == 1``
+        every unit is dropped and the result is all zeros (never inf or NaN). A dropped
+        unit's output is exactly 0 even where ``x`` is NaN or inf: the unit is removed.
+
+    Example::
+
+        >>> x = minigrad.tensor([[1.0, 2.0, 3.0, 4.0]])
+        >>> y, keep = dropout(x, 0.5, training=True, rng=0, return_mask=True)
+        >>> bool(((y.data == 0) | (y.data == 2 * x.data)).all())
+        True
+    """
+    p = dispatch.check_probability(p)
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"dropout: training must be True or False, got {training!r}")
+    if mask is not None:
+        if not training:
+            raise ValueError("dropout: a mask replays training-mode dropout; "
+                             "it needs training=True")
+        mask = _check_mask(mask, x.shape)
+    elif not training or p == 0.0:
+        return (x, None) if return_mask else x
+    seed = draw_seed(rng) if mask is None else None
+    out, op = Dropout.apply_returning_op(x, p=p, seed=seed, mask=mask)
+    return (out, op.mask.view(bool)) if return_mask else out

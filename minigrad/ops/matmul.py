@@ -1,0 +1,32 @@
+"""Matrix product of two 2-D tensors, by minigrad's GEMM kernel."""
+from ..autograd import Function
+from ..kernels import dispatch
+from .broadcasting import as_operands
+
+
+class MatMul(Function):
+    """For C = A @ B: dA = dC @ B.T and dB = A.T @ dC (no transpose is materialised)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return dispatch.matmul(a, b)
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        return (dispatch.matmul(grad, self.b, trans_b=True) if need_a else None,
+                dispatch.matmul(self.a, grad, trans_a=True) if need_b else None)
+
+
+def matmul(a, b):
+    """``a @ b`` for 2-D tensors of shapes (m, k) and (k, n).
+
+    Vectors and batches are not supported: reshape a vector to (1, k) or (k, 1).
+    """
+    a, b = as_operands("matmul", a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"matmul takes 2-D tensors, got shapes {a.shape} and {b.shape}; "
+                         "reshape vectors to (1, k) or (k, 1)")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[1]} != {b.shape[0]})")
+    return MatMul.apply(a, b)

@@ -1,0 +1,63 @@
+"""Reductions: sum and mean over all elements or chosen axes."""
+import numpy as np
+
+from ..autograd import Function
+
+
+def _normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of bounds for a tensor with {ndim} dimensions")
+        normalized.append(int(a) % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"repeated axis in {axis}")
+    return tuple(sorted(normalized))
+
+
+def _expand_back(grad, shape, axes, keepdims):
+    """Broadcast the gradient of a reduction back to the input's ``shape``."""
+    if not keepdims:
+        grad = np.expand_dims(grad, axes)
+    return np.broadcast_to(grad, shape)
+
+
+class Sum(Function):
+    """d(sum x)/dx_i = 1: the upstream gradient is copied to every summed element."""
+
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+
+    def backward(self, grad):
+        return (_expand_back(grad, self.shape, self.axes, self.keepdims),)
+
+
+class Mean(Function):
+    """d(mean x)/dx_i = 1/n, where n is the number of elements averaged."""
+
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        self.count = int(np.prod([x.shape[a] for a in axes]))
+        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+
+    def backward(self, grad):
+        return (_expand_back(grad / grad.dtype.type(self.count), self.shape, self.axes,
+                             self.keepdims),)
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (None: all elements; an int or a tuple of ints)."""
+    return Sum.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=bool(keepdims))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (None: all elements; an int or a tuple of ints).
+
+    The mean of zero elements is NaN, as in numpy.
+    """
+    return Mean.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=bool(keepdims))

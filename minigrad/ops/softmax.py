@@ -1,0 +1,51 @@
+"""Softmax and log-softmax along an axis, computed stably (shifted by the maximum)."""
+import numpy as np
+
+from ..autograd import Function
+
+
+def stable_log_softmax(x, axis):
+    """log(softmax(x)) = x - max - log(sum(exp(x - max))): no overflow for large x."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    """For y = softmax(x): dx = y * (g - sum(g * y)) along the axis."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        self.y = np.exp(stable_log_softmax(x, axis))
+        return self.y
+
+    def backward(self, grad):
+        y = self.y
+        return (y * (grad - (grad * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """For y = log_softmax(x): dx = g - exp(y) * sum(g) along the axis."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        self.y = stable_log_softmax(x, axis)
+        return self.y
+
+    def backward(self, grad):
+        return (grad - np.exp(self.y) * grad.sum(axis=self.axis, keepdims=True),)
+
+
+def _check_axis(x, axis):
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis {axis} is out of bounds for a tensor of shape {x.shape}")
+    return axis
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis``."""
+    return Softmax.apply(x, axis=_check_axis(x, axis))
+
+
+def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` along ``axis``, without forming softmax (stable)."""
+    return LogSoftmax.apply(x, axis=_check_axis(x, axis))

@@ -1,0 +1,182 @@
+"""The Tensor: a numpy array, its gradient, and a link to the op that made it.
+
+The class is deliberately thin. It holds
+
+- ``data``: a float32 or float64 numpy array;
+- ``requires_grad``: whether gradients flow to it;
+- ``grad``: d(loss)/d(data) as a numpy array, filled by ``backward`` on leaf tensors;
+- ``_fn``: the ``Function`` that produced it (None for leaves and untracked results).
+
+Operators and methods only delegate to ``minigrad.ops``; the maths lives there.
+"""
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+DEFAULT_DTYPE = np.dtype(np.float32)
+
+
+def _to_float_array(data, dtype):
+    """Convert user data to a float32/float64 array, refusing silent lossy conversions."""
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"minigrad tensors are float32 or float64, not {dtype}")
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind == "c" or data.dtype == object:
+            raise TypeError(f"cannot make a tensor from an array of dtype {data.dtype}")
+        if dtype is None:
+            if data.dtype not in FLOAT_DTYPES:
+                raise TypeError(
+                    f"cannot make a tensor from an array of dtype {data.dtype}: minigrad "
+                    "computes in float32 or float64; pass dtype=np.float32 to convert")
+            return data
+        return data.astype(dtype, copy=False)
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} "
+                        f"(numpy sees dtype {array.dtype})")
+    return array.astype(dtype or DEFAULT_DTYPE, copy=False)
+
+
+class Tensor:
+    """An n-dimensional float array that records the ops applied to it for autograd.
+
+    Args:
+        data: array-like. numpy float32/float64 arrays keep their dtype (and are not
+            copied); Python numbers and lists become float32 unless ``dtype`` says
+            otherwise; numpy arrays of other dtypes need an explicit ``dtype``.
+        requires_grad: track ops on this tensor so ``backward`` fills ``.grad``.
+        dtype: np.float32 or np.float64.
+
+    Example::
+
+        >>> x = Tensor([[1.0, -2.0]], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([[ 2., -4.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_fn", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _to_float_array(data, dtype)
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._fn = None
+
+    @classmethod
+    def _from_op(cls, data, fn):
+        """Wrap an op's output without re-validating it (the op produced a float array)."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t._fn = data, None, fn
+        t.requires_grad = fn is not None
+        return t
+
+    # ---- array-like attributes -------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.dtype}{grad})"
+
+    # ---- autograd ------------------------------------------------------------------
+    def backward(self, grad=None):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires it.
+
+        Args:
+            grad: the upstream gradient d(loss)/d(self), shaped like ``self``. May be
+                omitted when ``self`` has exactly one element (it is then 1).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad "
+                               "(no input had requires_grad=True, or it was made under no_grad)")
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward() without a gradient needs a one-element tensor, "
+                                 f"got shape {self.shape}; pass grad=")
+            grad = np.ones_like(self.data)
+        else:
+            grad = _to_float_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad shape {grad.shape} != tensor shape {self.shape}")
+        run_backward(self, grad)
+
+    def detach(self):
+        """A new leaf tensor sharing this data, cut off from the graph."""
+        return Tensor._from_op(self.data, None)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (``grad = None``)."""
+        self.grad = None
+
+    # ---- operators (maths in minigrad.ops) -------------------------------------------
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __pow__(self, exponent): return ops.pow(self, exponent)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    def transpose(self, *axes): return ops.transpose(self, *axes)
+    def astype(self, dtype): return ops.astype(self, dtype)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def relu(self): return ops.relu(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def softmax(self, axis=-1): return ops.softmax(self, axis)
+    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (a differentiable transpose)."""
+        return ops.transpose(self)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Create a Tensor (see ``Tensor`` for the dtype rules)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+from . import ops  # noqa: E402  (ops build on Tensor)
+from .autograd import run_backward  # noqa: E402
