@@ -83,6 +83,8 @@ class Function:
         needs = tuple(t.requires_grad for t in inputs) if _grad_enabled else ()
         fn.needs_input_grad = needs
         out = fn.forward(*(t.data for t in inputs), **options)
+        if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
+            out = np.asarray(out)
         if any(needs):
             fn.inputs = inputs
             return Tensor._from_op(out, fn), fn
@@ -133,6 +135,8 @@ def run_backward(root, grad):
         for parent, parent_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
             if not needed or parent_grad is None:
                 continue
+            if type(parent_grad) is not np.ndarray:  # a 0-d result became a numpy scalar
+                parent_grad = np.asarray(parent_grad)
             assert parent_grad.shape == parent.shape, (
                 f"{type(fn).__name__}.backward returned shape {parent_grad.shape} "
                 f"for an input of shape {parent.shape}")
