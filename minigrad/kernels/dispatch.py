@@ -107,16 +107,22 @@ def relu_backward(grad_out, y):
     return grad_in.reshape(grad_out.shape)
 
 
-def dropout_scale(p, dtype):
-    """The inverted-dropout scale 1/(1-p) in ``dtype`` (0 when p == 1: everything is dropped)."""
+def dropout_scale(p, dtype, inverted=True):
+    """The factor applied to kept units, in ``dtype``.
+
+    Inverted dropout: 1/(1-p) (0 when p == 1, where every unit is dropped anyway).
+    Otherwise (the paper's weight-scaling rule) 1: kept units pass unchanged.
+    """
+    if not inverted:
+        return dtype.type(1.0)
     return dtype.type(0.0 if p == 1.0 else 1.0 / (1.0 - p))
 
 
-def dropout_forward(x, p, seed):
+def dropout_forward(x, p, seed, inverted=True):
     """Return ``(out, mask)``: the keep-mask (uint8) drawn from ``seed``, and ``x`` thinned by it.
 
-    Each element is kept with probability ``1 - p`` and then scaled by ``1/(1-p)``;
-    dropped elements are exactly 0. The mask depends only on ``seed`` and the element's
+    Each element is kept with probability ``1 - p`` and then scaled by ``1/(1-p)``
+    (by 1 when ``inverted`` is False); dropped elements are exactly 0. The mask depends only on ``seed`` and the element's
     C-order index (see ``minigrad.kernels.reference``).
     """
     p = check_probability(p)
@@ -128,12 +134,15 @@ def dropout_forward(x, p, seed):
     out = np.empty_like(flat)
     mask = np.empty(flat.shape, dtype=np.uint8)
     backend.implementations["dropout"].dropout_forward(
-        flat, out, mask, seed, threshold, dropout_scale(p, flat.dtype), backend.get_num_threads())
+        flat, out, mask, seed, threshold, dropout_scale(p, flat.dtype, inverted),
+        backend.get_num_threads())
     return out.reshape(x.shape), mask.reshape(x.shape)
 
 
-def apply_dropout_mask(x, mask, p):
+def apply_dropout_mask(x, mask, p, inverted=True):
     """Return ``x * mask / (1-p)`` (0 where ``mask`` is 0) for a uint8 0/1 ``mask``.
+
+    With ``inverted=False`` kept elements are not scaled: ``x * mask``.
 
     This is dropout's backward (x is then the upstream gradient) and also its forward
     when the mask is given rather than drawn. One kernel, ``dropout_backward``, serves both.
@@ -145,7 +154,7 @@ def apply_dropout_mask(x, mask, p):
     m = np.ascontiguousarray(mask, dtype=np.uint8).reshape(-1)
     out = np.empty_like(flat)
     backend.implementations["dropout"].dropout_backward(
-        flat, m, dropout_scale(p, flat.dtype), out, backend.get_num_threads())
+        flat, m, dropout_scale(p, flat.dtype, inverted), out, backend.get_num_threads())
     return out.reshape(x.shape)
 
 

@@ -21,18 +21,18 @@ from ..random import draw_seed
 
 
 class Dropout(Function):
-    """d(out)/dx = mask / (1 - p): the kept units pass the gradient, scaled."""
+    """d(out)/dx = mask / (1 - p) (mask alone when not inverted): kept units pass the gradient."""
 
-    def forward(self, x, p, seed, mask):
-        self.p = p
+    def forward(self, x, p, seed, mask, inverted):
+        self.p, self.inverted = p, inverted
         if mask is None:
-            out, self.mask = dispatch.dropout_forward(x, p, seed)
+            out, self.mask = dispatch.dropout_forward(x, p, seed, inverted)
         else:
-            out, self.mask = dispatch.apply_dropout_mask(x, mask, p), mask
+            out, self.mask = dispatch.apply_dropout_mask(x, mask, p, inverted), mask
         return out
 
     def backward(self, grad):
-        return (dispatch.apply_dropout_mask(grad, self.mask, self.p),)
+        return (dispatch.apply_dropout_mask(grad, self.mask, self.p, self.inverted),)
 
 
 def _check_mask(mask, shape):
@@ -49,7 +49,7 @@ def _check_mask(mask, shape):
     return mask.astype(np.uint8)
 
 
-def dropout(x, p, training, rng=None, mask=None, return_mask=False):
+def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=True):
     """Randomly zero elements of ``x`` with probability ``p``; scale the rest by 1/(1-p).
 
     Args:
@@ -67,6 +67,9 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False):
             scaled by 1/(1-p).
         return_mask: also return the keep-mask used (bool array; None when dropout is
             inactive, i.e. ``training=False`` or ``p == 0`` without a given mask).
+        inverted: scale kept units by 1/(1-p) (default). ``False`` leaves them
+            unscaled: the paper's rule, where the *test-time* network multiplies by
+            ``1 - p`` instead (``minigrad.nn.Dropout(mode="weight_scaling")``).
 
     Returns:
         The thinned tensor, or ``(tensor, mask)`` when ``return_mask``. With ``p == 1``
@@ -91,5 +94,5 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False):
     elif not training or p == 0.0:
         return (x, None) if return_mask else x
     seed = draw_seed(rng) if mask is None else None
-    out, op = Dropout.apply_returning_op(x, p=p, seed=seed, mask=mask)
+    out, op = Dropout.apply_returning_op(x, p=p, seed=seed, mask=mask, inverted=bool(inverted))
     return (out, op.mask.view(bool)) if return_mask else out

@@ -1,0 +1,60 @@
+"""Dropout as a layer, with the two test-time rules of Srivastava et al. (2014).
+
+In training each unit is kept with probability ``1 - p``. The network used at test
+time must output, for each unit, what the thinned networks output *in expectation*.
+Two ways give that:
+
+- ``mode="inverted"`` (default; PyTorch and Keras): scale kept units by ``1/(1-p)``
+  during training; evaluation is the identity.
+- ``mode="weight_scaling"`` (the paper's rule): no scaling in training; at test time
+  multiply the layer's output by the keep probability ``1 - p``, which is the same as
+  multiplying the next layer's outgoing weights by ``1 - p``.
+
+Both give E[train output] = eval output for every unit; they differ only in where
+the factor sits (and so in the effective learning rate of the weights after them).
+"""
+import numpy as np
+
+from ..kernels.dispatch import check_probability
+from ..ops import dropout
+from ..random import as_generator
+from .module import Module
+
+MODES = ("inverted", "weight_scaling")
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training mode.
+
+    Args:
+        p: drop probability in [0, 1] (the paper: 0.2 for inputs, 0.5 for hidden units).
+        mode: ``"inverted"`` or ``"weight_scaling"`` (see the module docstring).
+        rng: None (the library Generator reset by ``manual_seed``), an int seed or a
+            numpy Generator; an int seeds this layer's own Generator once.
+
+    Masks: ``last_mask`` holds the keep-mask drawn by the most recent training forward
+    (None otherwise); ``Module.forward_with_masks`` replays or collects the masks of
+    every Dropout layer of a model.
+    """
+
+    def __init__(self, p=0.5, mode="inverted", rng=None):
+        super().__init__()
+        self.p = check_probability(p)
+        if mode not in MODES:
+            raise ValueError(f"Dropout: mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
+        self.rng = None if rng is None else as_generator(rng)
+        self.last_mask = None
+        self.replay_mask = None
+
+    def forward(self, x):
+        inverted = self.mode == "inverted"
+        if not self.training:
+            self.last_mask = None
+            return x if inverted or self.p == 0.0 else x * (1.0 - self.p)
+        out, self.last_mask = dropout(x, self.p, True, rng=self.rng, mask=self.replay_mask,
+                                      return_mask=True, inverted=inverted)
+        return out
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode!r}"
