@@ -6,6 +6,7 @@ Independent of the tensor engine: everything here takes and returns numpy arrays
   with images float32 in [0, 1] of shape (N, 784) and labels int64; files are found on
   disk (``path``, ``$MINIGRAD_DATA``, the user cache, system packages) or downloaded,
   and always verified by md5.
+* :func:`locate_dataset`: which verified file on disk each of the four would be read from.
 * :func:`iterate_minibatches`: one epoch of ``(xb, yb)`` batches, shuffled by ``rng``.
 * :func:`read_idx`, :func:`write_idx`: the IDX array format, raw or gzip.
 
@@ -19,11 +20,11 @@ Example::
 """
 from .batches import iterate_minibatches
 from .datasets import (Dataset, DatasetNotFoundError, load_dataset, load_fashion_mnist,
-                       load_mnist)
+                       load_mnist, locate_dataset)
 from .download import DownloadError
 from .idx import IDXError, read_idx, write_idx
 from .locate import ChecksumError
 
-__all__ = ["load_mnist", "load_fashion_mnist", "load_dataset", "Dataset",
+__all__ = ["load_mnist", "load_fashion_mnist", "load_dataset", "locate_dataset", "Dataset",
            "iterate_minibatches", "read_idx", "write_idx",
            "IDXError", "ChecksumError", "DownloadError", "DatasetNotFoundError"]

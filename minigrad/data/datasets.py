@@ -48,7 +48,7 @@ from .idx import IDXError, parse_idx
 from .locate import ENV_VAR, cache_dir, find_in_dir, search_dirs
 
 __all__ = ["Dataset", "DatasetNotFoundError", "load_mnist", "load_fashion_mnist",
-           "load_dataset"]
+           "load_dataset", "locate_dataset"]
 
 
 class Dataset(NamedTuple):
@@ -92,17 +92,37 @@ def load_fashion_mnist(path=None, *, download=True, mirrors=None, verbose=False)
 
 def load_dataset(name, path=None, *, download=True, mirrors=None, verbose=False):
     """Load the dataset called ``name`` (a key of ``sources.DATASETS``); see load_mnist."""
+    spec = _spec(name)
+    return _decode(spec, _gather(spec, path, download, mirrors, verbose))
+
+
+def locate_dataset(name, path=None, *, download=True, mirrors=None, verbose=False):
+    """Where ``load_dataset`` would read each file from: ``{file name: verified path}``.
+
+    Same lookup, verification and download as :func:`load_dataset`, without decoding;
+    handy to answer "which copy am I training on?". Keys are the base file names,
+    e.g. ``"train-images-idx3-ubyte"``, in the order train images, train labels, test
+    images, test labels.
+    """
+    spec = _spec(name)
+    payloads = _gather(spec, path, download, mirrors, verbose)
+    return {f.name: payloads[f.name][0] for f in spec.files}
+
+
+def _spec(name):
     if name not in sources.DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(sources.DATASETS)}")
-    spec = sources.DATASETS[name]
+    return sources.DATASETS[name]
+
+
+def _gather(spec, path, download, mirrors, verbose):
+    """``{file name: (path, uncompressed payload)}`` for all four files, or raise."""
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be None, a str or os.PathLike, got {type(path).__name__}")
     mirrors = check_mirrors(spec.mirrors if mirrors is None else mirrors)
     if path is None:
-        payloads = _gather_automatic(spec, download, mirrors, verbose)
-    else:
-        payloads = _gather_explicit(spec, os.fspath(path), download, mirrors, verbose)
-    return _decode(spec, payloads)
+        return _gather_automatic(spec, download, mirrors, verbose)
+    return _gather_explicit(spec, os.fspath(path), download, mirrors, verbose)
 
 
 def _gather_explicit(spec, directory, download, mirrors, verbose):
