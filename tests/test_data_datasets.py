@@ -85,9 +85,10 @@ class Fake:
         x_train, y_train, x_test, y_test = ds
         assert x_train.shape == (5, 12) and x_test.shape == (2, 12)
         assert x_train.dtype == np.float32 and y_train.dtype == np.int64
-        np.testing.assert_array_equal(x_train, self.arrays[NAMES[0]].reshape(5, 12) / np.float32(255))
+        scale = np.float32(255)
+        np.testing.assert_array_equal(x_train, self.arrays[NAMES[0]].reshape(5, 12) / scale)
         np.testing.assert_array_equal(y_train, self.arrays[NAMES[1]])
-        np.testing.assert_array_equal(x_test, self.arrays[NAMES[2]].reshape(2, 12) / np.float32(255))
+        np.testing.assert_array_equal(x_test, self.arrays[NAMES[2]].reshape(2, 12) / scale)
         np.testing.assert_array_equal(y_test, self.arrays[NAMES[3]])
 
 
@@ -371,7 +372,7 @@ def test_offline_says_where_to_put_the_files(fake, isolated):
     with pytest.raises(DatasetNotFoundError) as info:
         load_mnist(mirrors=[dead, closed_port_url()])
     msg = str(info.value)
-    assert f"Put these four files" in msg and str(isolated / "mnist") in msg
+    assert "Put these four files" in msg and str(isolated / "mnist") in msg
     assert all(n + ".gz" in msg for n in NAMES)
     assert "MINIGRAD_DATA" in msg and "download failed" in msg and dead in msg
     assert listing(isolated / "mnist") == []
