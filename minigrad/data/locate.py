@@ -1,0 +1,93 @@
+"""Where dataset files may live, and how a file found there is checked.
+
+Automatic lookup order for a dataset called ``<name>`` (e.g. ``mnist``):
+
+1. ``$MINIGRAD_DATA/<name>/``
+2. ``$MINIGRAD_DATA/`` itself (CI points it at a directory that holds the files directly)
+3. the per-user cache, ``$XDG_CACHE_HOME/minigrad/<name>/`` or ``~/.cache/minigrad/<name>/``
+   (where downloads go)
+4. the dataset's ``system_dirs`` (e.g. Debian's ``/usr/share/datasets/fashion-mnist``)
+
+In each directory a file may be gzip-compressed (``<file>.gz``) or raw (``<file>``).
+Because MNIST and Fashion-MNIST use the same file names, every candidate is verified by
+md5 (see ``sources``); one that does not match is *skipped* by the automatic lookup and
+the reason kept for the final error message.
+"""
+import hashlib
+import os
+
+from .idx import decompress_if_gzip
+
+__all__ = ["ChecksumError", "md5_hex", "read_verified", "find_in_dir", "cache_dir",
+           "search_dirs", "ENV_VAR"]
+
+ENV_VAR = "MINIGRAD_DATA"
+
+
+class ChecksumError(ValueError):
+    """A file's md5 is not the one expected for the dataset file it should be."""
+
+
+def md5_hex(data):
+    """Hex md5 of ``data`` (used as a checksum, not for security)."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def read_verified(path, fspec, title):
+    """Read ``path`` and return its uncompressed IDX bytes if it is ``fspec``.
+
+    The file is accepted if its own md5 is the published archive's (``fspec.gz_md5``)
+    or if the md5 of its uncompressed contents is ``fspec.raw_md5``. Otherwise raises
+    :class:`ChecksumError` naming the file, what it should be and both md5s; a corrupt
+    gzip stream raises ``IDXError``. Both are ``ValueError``.
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    file_md5 = md5_hex(data)
+    payload = decompress_if_gzip(data, source=path)
+    if file_md5 == fspec.gz_md5:
+        return payload
+    payload_md5 = md5_hex(payload)
+    if payload_md5 == fspec.raw_md5:
+        return payload
+    raise ChecksumError(
+        f"{path}: checksum mismatch, this is not {title} {fspec.name} (or it is corrupt): "
+        f"md5 {file_md5} (uncompressed {payload_md5}), expected {fspec.gz_md5} for the "
+        f".gz archive or {fspec.raw_md5} uncompressed")
+
+
+def find_in_dir(directory, fspec, title):
+    """Return ``(path, payload)`` for ``fspec`` in ``directory``, or None if absent.
+
+    Tries ``<name>.gz`` then ``<name>``; a candidate that exists but fails verification
+    raises (``ChecksumError``/``IDXError``), so callers decide whether that is fatal.
+    """
+    for fname in (fspec.gz_name, fspec.name):
+        path = os.path.join(directory, fname)
+        if os.path.isfile(path):
+            return path, read_verified(path, fspec, title)
+    return None
+
+
+def cache_dir(name):
+    """The per-user cache directory for dataset ``name`` (downloads land here).
+
+    ``$XDG_CACHE_HOME/minigrad/<name>`` when ``XDG_CACHE_HOME`` is an absolute path
+    (as the XDG spec requires), else ``~/.cache/minigrad/<name>``.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "minigrad", name)
+
+
+def search_dirs(spec):
+    """The automatic lookup order for ``spec`` as a list of ``(label, directory)``."""
+    dirs = []
+    env = os.environ.get(ENV_VAR, "")
+    if env:
+        dirs.append((f"${ENV_VAR}/{spec.name}", os.path.join(env, spec.name)))
+        dirs.append((f"${ENV_VAR}", env))
+    dirs.append(("cache", cache_dir(spec.name)))
+    dirs.extend(("system", d) for d in spec.system_dirs)
+    return dirs
