@@ -1,0 +1,45 @@
+"""backend_info, backend and thread selection."""
+import numpy as np
+
+import minigrad as mg
+from minigrad import backend
+
+
+def test_backend_info_reports_the_configuration():
+    info = mg.backend_info()
+    for key in ("backend", "matmul", "kernels", "openmp", "num_threads", "simd",
+                "compile_args", "numpy_version", "compiled_available"):
+        assert key in info
+    assert info["numpy_version"] == np.__version__
+    assert set(info["kernels"]) == set(backend.KERNELS)
+    assert info["num_threads"] == mg.get_num_threads()
+
+
+def test_numpy_backend_routes_every_kernel_to_the_twins():
+    previous = mg.get_backend()
+    try:
+        mg.set_backend("numpy")
+        assert set(mg.backend_info()["kernels"].values()) == {"numpy"}
+    finally:
+        mg.set_backend(previous)
+
+
+def test_blas_matmul_is_selectable_and_agrees():
+    a = np.random.default_rng(0).standard_normal((7, 5))
+    b = np.random.default_rng(1).standard_normal((5, 3))
+    try:
+        mg.set_matmul("blas")
+        assert mg.backend_info()["kernels"]["matmul"] == "numpy"
+        blas = (mg.tensor(a) @ mg.tensor(b)).data
+    finally:
+        mg.set_matmul("minigrad")
+    np.testing.assert_allclose((mg.tensor(a) @ mg.tensor(b)).data, blas, rtol=1e-12)
+
+
+def test_thread_count_is_settable():
+    previous = mg.get_num_threads()
+    try:
+        mg.set_num_threads(1)
+        assert mg.backend_info()["num_threads"] == 1
+    finally:
+        mg.set_num_threads(previous)
