@@ -44,9 +44,11 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import minigrad  # noqa: E402
+try:
+    import minigrad
+except ImportError:  # run from a source checkout without installing: use the checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import minigrad
 from minigrad import nn, optim  # noqa: E402
 
 SLOPE, NOISE_SD = 1.5, 0.5
