@@ -43,4 +43,8 @@ def mc_dropout_predict(model, x, samples=100, transform=None):
         for layer, mode in zip(layers, modes):
             layer.train(mode)
     stacked = np.stack(outputs)
-    return stacked.mean(axis=0), stacked.std(axis=0)
+    # Deviations from the first pass: identical passes (no active dropout) give a std
+    # of exactly 0 and a mean equal to the output, which stacked.mean()/std() do not
+    # (the mean of k equal floats can be off by one ulp, and the std by ~1e-17).
+    deviations = stacked - stacked[0]
+    return stacked[0] + deviations.mean(axis=0), deviations.std(axis=0)
