@@ -76,6 +76,17 @@ def test_splitmix64_known_answers():
                                   np.array([6457827717110365317, 3203168211198807973], np.uint64))
 
 
+@pytest.mark.parametrize("seed", FIXED_SEEDS)
+def test_threshold_boundary_is_kept(seed):
+    """Kept iff ``hash >> 11 >= threshold``: exactly at the threshold the element is kept."""
+    hashes = reference.splitmix64(seed, np.arange(3, dtype=np.uint64)) >> np.uint64(11)
+    x = np.ones(3)
+    for threshold, kept in ((int(hashes[1]), 1), (int(hashes[1]) + 1, 0)):
+        mask = np.empty(3, np.uint8)
+        dropout.dropout_forward(x, np.empty_like(x), mask, seed, threshold, 1.0, 1)
+        assert mask[1] == kept
+
+
 # --- determinism ---------------------------------------------------------------------
 
 @given(SEEDS, st.sampled_from(LARGE_SIZES), st.floats(0.05, 0.95))
