@@ -88,7 +88,8 @@ def dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1] mask,
 
         >>> x = np.ones(6, np.float32); out = np.empty_like(x); mask = np.empty(6, np.uint8)
         >>> dropout_forward(x, out, mask, 42, 2**52, np.float32(2.0), 1)  # p = 0.5
-        >>> mask, out   # out is 2.0 where mask is 1, else 0.0
+        >>> mask, out
+        (array([1, 0, 0, 0, 0, 1], dtype=uint8), array([2., 0., 0., 0., 0., 2.], dtype=float32))
     """
     cdef Py_ssize_t n = x.shape[0]
     if out.shape[0] != n or mask.shape[0] != n:

@@ -4,6 +4,7 @@ Statistical tests use FIXED seeds, so they are deterministic; their tolerances a
 standard deviations of the binomial law, so a correct kernel passes them for
 practically every seed one could fix.
 """
+import inspect
 import math
 
 import numpy as np
@@ -206,3 +207,9 @@ def test_kernel_checks_lengths_and_threads():
         dropout.dropout_backward(x, np.empty(8, np.uint8), 1.0, np.empty(9), 1)
     with pytest.raises(ValueError, match="n_threads"):
         dropout.dropout_forward(x, np.empty(8), np.empty(8, np.uint8), 0, 0, 1.0, 0)
+
+
+@pytest.mark.parametrize("function", ["dropout_forward", "dropout_backward"])
+def test_signature_is_the_twins(function):
+    assert (inspect.signature(getattr(dropout, function))
+            == inspect.signature(getattr(reference, function)))

@@ -3,6 +3,7 @@
 Weights are ``(in_features, out_features)``: column j is output unit j's incoming
 weight vector, and it is columns that are projected onto the ball of radius c.
 """
+import inspect
 import numpy as np
 import pytest
 from hypothesis import given
@@ -159,3 +160,8 @@ def test_kernel_checks_radius_and_threads():
         maxnorm.max_norm_columns(np.ones((3, 4)), 0.0, 1)
     with pytest.raises(ValueError, match="n_threads"):
         maxnorm.max_norm_columns(np.ones((3, 4)), 1.0, 0)
+
+
+def test_signature_is_the_twins():
+    assert (inspect.signature(maxnorm.max_norm_columns)
+            == inspect.signature(reference.max_norm_columns))

@@ -1,4 +1,5 @@
 """The compiled ReLU kernels against their numpy twins, bit for bit, and the dispatch layer."""
+import inspect
 import numpy as np
 import pytest
 from hypothesis import given
@@ -108,3 +109,9 @@ def test_kernel_checks_lengths_and_threads():
         relu.relu_backward(x, x, np.empty(9), 1)
     with pytest.raises(ValueError, match="n_threads"):
         relu.relu_forward(x, np.empty(8), 0)
+
+
+@pytest.mark.parametrize("function", ["relu_forward", "relu_backward"])
+def test_signature_is_the_twins(function):
+    assert (inspect.signature(getattr(relu, function))
+            == inspect.signature(getattr(reference, function)))
