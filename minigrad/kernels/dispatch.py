@@ -127,6 +127,8 @@ def dropout_forward(x, p, seed, inverted=True):
     """
     p = check_probability(p)
     flat = _flat("x", x)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"dropout seed must be an int, got {type(seed).__name__}")
     seed = int(seed)
     if not 0 <= seed < 2**64:
         raise ValueError(f"dropout seed must be in [0, 2**64), got {seed}")
@@ -150,8 +152,10 @@ def apply_dropout_mask(x, mask, p, inverted=True):
     p = check_probability(p)
     if x.shape != mask.shape:
         raise ValueError(f"dropout: array shape {x.shape} != mask shape {mask.shape}")
+    if mask.dtype != np.uint8:
+        raise TypeError(f"dropout: the kernel mask must be uint8 0/1, got dtype {mask.dtype}")
     flat = _flat("x", x)
-    m = np.ascontiguousarray(mask, dtype=np.uint8).reshape(-1)
+    m = np.ascontiguousarray(mask).reshape(-1)
     out = np.empty_like(flat)
     backend.implementations["dropout"].dropout_backward(
         flat, m, dropout_scale(p, flat.dtype, inverted), out, backend.get_num_threads())
