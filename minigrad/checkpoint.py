@@ -104,15 +104,7 @@ def load_checkpoint(path, model, optimizer=None):
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
     arrays = _read_archive(path)
-    if "format" not in arrays or arrays["format"].ndim != 0 or str(arrays["format"]) != FORMAT:
-        raise ValueError(f"checkpoint {path!r}: not a minigrad checkpoint "
-                         f"(no 'format' entry equal to {FORMAT!r})")
-    if "metadata" not in arrays or arrays["metadata"].dtype.kind != "U":
-        raise ValueError(f"checkpoint {path!r}: missing the 'metadata' entry")
-    try:
-        metadata = json.loads(str(arrays["metadata"]))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"checkpoint {path!r}: metadata is not valid JSON: {exc}") from None
+    metadata = _metadata(path, arrays)
 
     model_state = _unprefixed(MODEL_PREFIX, arrays)
     optimizer_state = _unprefixed(OPTIMIZER_PREFIX, arrays)
@@ -129,6 +121,32 @@ def load_checkpoint(path, model, optimizer=None):
         model.load_state_dict(previous)
         raise ValueError(f"checkpoint {path!r} does not match the model/optimizer: "
                          f"{exc!s}") from None
+    return metadata
+
+
+def read_checkpoint_metadata(path):
+    """The metadata dict of the checkpoint at ``path``, without touching any model.
+
+    Same checks and errors as ``load_checkpoint`` for the file itself.
+    """
+    path = _check_path(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint {path!r} does not exist")
+    return _metadata(path, _read_archive(path))
+
+
+def _metadata(path, arrays):
+    if "format" not in arrays or arrays["format"].ndim != 0 or str(arrays["format"]) != FORMAT:
+        raise ValueError(f"checkpoint {path!r}: not a minigrad checkpoint "
+                         f"(no 'format' entry equal to {FORMAT!r})")
+    if "metadata" not in arrays or arrays["metadata"].dtype.kind != "U":
+        raise ValueError(f"checkpoint {path!r}: missing the 'metadata' entry")
+    try:
+        metadata = json.loads(str(arrays["metadata"]))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"checkpoint {path!r}: metadata is not valid JSON: {exc}") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"checkpoint {path!r}: metadata is not a JSON object")
     return metadata
 
 
