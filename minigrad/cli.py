@@ -255,8 +255,10 @@ def _train_command(args, argv, train_parser):
         return 130
     elapsed = time.perf_counter() - started
     if history:
-        print(f"done: test error {100 * history[-1]['test_error']:.2f}% after "
-              f"{history[-1]['epoch']} epochs ({elapsed:.1f} s in this run)", flush=True)
+        last = history[-1]
+        print(f"done: test error {100 * last['test_error']:.2f}% after {last['epoch']} "
+              f"epoch{'' if last['epoch'] == 1 else 's'} ({elapsed:.1f} s in this run)",
+              flush=True)
     if args.out is not None:
         _write_outputs(args, config, history, info)
     return 0
