@@ -1,0 +1,63 @@
+"""The dropout MLP of Hinton et al. (2012) and Srivastava et al. (JMLR 2014).
+
+Architecture, for hidden sizes ``(h1, ..., hL)``::
+
+    Dropout(p_input) -> [Linear(max_norm=c) -> ReLU -> Dropout(p_hidden)] x L -> Linear(max_norm=c)
+
+The papers' MNIST nets: 784-1024-1024-10 (or 784-800-800-10 / 784-1024x3-10 ...),
+input units retained with probability 0.8 (``p_input = 0.2``), hidden units with 0.5
+(``p_hidden = 0.5``), max-norm c = 3 to 4 on every unit's incoming weight vector.
+A Dropout with p = 0 is left out of the network rather than run as the identity.
+"""
+import numpy as np
+
+from .nn import Dropout, Linear, ReLU, Sequential
+from .random import as_generator
+
+
+def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
+                mode="inverted", max_norm=3.0, init="he", rng=None, dropout_rng=None):
+    """Build the paper-style dropout MLP as a ``Sequential``.
+
+    Args:
+        in_features: input size (784 for MNIST).
+        hidden: sequence of hidden layer sizes, e.g. ``(1024, 1024)``; may be empty
+            (then the model is ``Dropout(p_input) -> Linear``, a dropout softmax
+            regression).
+        out_features: number of classes.
+        p_input, p_hidden: drop probabilities in [0, 1) of the input and hidden units.
+        mode: ``"inverted"`` or ``"weight_scaling"``; see ``minigrad.nn.Dropout``.
+        max_norm: c of the max-norm constraint on every Linear's weight columns, or
+            None for no constraint.
+        init: ``Linear`` initialisation, ``"he"`` or ``"gaussian"``.
+        rng: Generator (or seed) for the weight initialisation.
+        dropout_rng: Generator (or seed) shared by every Dropout layer for its masks
+            (None: the library default Generator).
+
+    Example::
+
+        >>> model = dropout_mlp(784, (1024, 1024), 10, rng=0, dropout_rng=1)
+        >>> len(model)   # Dropout, (Linear, ReLU, Dropout) x 2, Linear
+        8
+    """
+    hidden = tuple(hidden)
+    for name, size in [("in_features", in_features), ("out_features", out_features)] + [
+            (f"hidden[{i}]", h) for i, h in enumerate(hidden)]:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"dropout_mlp: {name} must be a positive int, got {size!r}")
+    for name, p in (("p_input", p_input), ("p_hidden", p_hidden)):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
+            raise ValueError(f"dropout_mlp: {name} must be a number in [0, 1), got {p!r}")
+    init_rng = as_generator(rng)
+    dropout_rng = None if dropout_rng is None else as_generator(dropout_rng)
+
+    def drop(p):
+        return [Dropout(p, mode=mode, rng=dropout_rng)] if p > 0 else []
+
+    layers = drop(p_input)
+    sizes = (in_features,) + hidden
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers += [Linear(fan_in, fan_out, max_norm=max_norm, init=init, rng=init_rng), ReLU()]
+        layers += drop(p_hidden)
+    layers.append(Linear(sizes[-1], out_features, max_norm=max_norm, init=init, rng=init_rng))
+    return Sequential(*layers)

@@ -1,0 +1,106 @@
+"""The ``minigrad train`` command line: argument errors, and a small end-to-end run."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minigrad.cli import main
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--hidden", "-3"], "--hidden: must be >= 1"),
+    (["train", "--hidden", "0"], "--hidden: must be >= 1"),
+    (["train", "--input-dropout", "1.5"], "--input-dropout: must be in [0, 1)"),
+    (["train", "--hidden-dropout", "-0.1"], "--hidden-dropout: must be in [0, 1)"),
+    (["train", "--lr", "0"], "--lr: must be in (0, inf)"),
+    (["train", "--lr", "abc"], "--lr: 'abc' is not a number"),
+    (["train", "--batch-size", "0"], "--batch-size: must be >= 1"),
+    (["train", "--epochs", "-1"], "--epochs: must be >= 1"),
+    (["train", "--lr-decay", "1.5"], "--lr-decay: must be in (0, 1]"),
+    (["train", "--momentum-end", "1"], "--momentum-end: must be in [0, 1)"),
+    (["train", "--max-norm", "-2"], "--max-norm: must be in (0, inf)"),
+    (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
+    (["train", "--dropout-mode", "paper"], "invalid choice: 'paper'"),
+    (["train", "--data-dir", "/nonexistent/minigrad", "--no-download"], "is not a directory"),
+    (["train", "--checkpoint", "/nonexistent/dir/run.npz"], "does not exist"),
+    (["train", "--resume", "/nonexistent/run.npz"], "does not exist"),
+    ([], "required: COMMAND"),
+])
+def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_missing_data_is_an_argument_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data-dir", str(tmp_path), "--no-download"])
+    assert exc.value.code == 2
+    assert "cannot load mnist" in capsys.readouterr().err
+
+
+def test_garbage_resume_file_is_an_argument_error(tmp_path, capsys):
+    bad = tmp_path / "run.npz"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--resume", str(bad)])
+    assert exc.value.code == 2
+    assert "run.npz" in capsys.readouterr().err
+
+
+def test_max_norm_none_and_zero_disable_the_constraint():
+    from minigrad.cli import _max_norm
+    assert _max_norm("none") is None and _max_norm("0") is None and _max_norm("3") == 3.0
+
+
+def test_help_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "minigrad", "train", "--help"],
+                         capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr
+    assert "--input-dropout" in out.stdout and "--momentum-epochs" in out.stdout
+
+
+@pytest.fixture
+def mnist_dir():
+    path = os.environ.get("MINIGRAD_DATA")
+    if not path:
+        pytest.skip("MINIGRAD_DATA is not set: the end-to-end run needs real MNIST")
+    return path
+
+
+def test_small_end_to_end_run_then_resume(mnist_dir, tmp_path, capsys):
+    out, ckpt = tmp_path / "out", tmp_path / "run.npz"
+    common = ["--train-subset", "2000", "--hidden", "64", "--quiet", "--no-download"]
+    assert main(["train", "--epochs", "1", "--checkpoint", str(ckpt), "--out", str(out),
+                 *common]) == 0
+    stdout = capsys.readouterr().out
+    assert "epoch   1/1" in stdout and "test error" in stdout and "samples/s" in stdout
+
+    record = json.loads((out / "history.json").read_text())
+    assert record["config"]["hidden"] == [64] and record["train_subset"] == 2000
+    assert record["backend"]["kernels"].keys() >= {"matmul", "dropout"}
+    [row] = record["history"]
+    assert 0 <= row["test_error"] < 0.5
+    with open(out / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and float(rows[0]["test_error"]) == row["test_error"]
+    assert ckpt.exists()
+
+    # resume to epoch 2: flags not given come from the checkpoint
+    assert main(["train", "--resume", str(ckpt), "--epochs", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == [1, 2] and history[0] == row
+
+    # a changed configuration cannot continue the run
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--resume", str(ckpt), "--epochs", "3", "--lr", "0.01", "--quiet"])
+    assert exc.value.code == 2
+    assert "configuration differs" in capsys.readouterr().err
