@@ -42,7 +42,7 @@ Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
 * ``KC`` = 256: one B panel (KC x NR x 4 bytes = 32 KiB for float32 AVX-512) streams
   through L1 while being reused by every A panel; longer slices mean fewer passes
   over C.
-* ``MC`` = 128 rows (a multiple of MR): the A block, MC x KC (128 KiB float32), sits
+* ``MC`` = 128 rows (a multiple of MR = 8): the A block, MC x KC (128 KiB float32), sits
   comfortably in L2 next to the B block.
 * ``NC`` <= 1024 columns: the B block, KC x NC, at most 1 MiB float32 (L2/L3). The
   columns are split into at least as many blocks as threads.
@@ -74,7 +74,7 @@ cdef extern from "gemm_microkernel.h":
 
 cdef enum:
     KC = 256      # inner-dimension slice (fixed: determines the rounding, see notes)
-    MC = 128      # rows of C per A block (a multiple of every MR)
+    MC = 128      # rows of C per A block (a multiple of MR = 8)
     NC_MAX = 1024 # most columns of C per B block
     ALIGN = 64    # packing buffers are aligned to a cache line
 
