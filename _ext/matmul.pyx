@@ -133,6 +133,15 @@ cdef void pack_a(const floating* a, Py_ssize_t lda, bint trans, Py_ssize_t row0,
                     panel[p * mr + i] = 0
 
 
+cdef inline void transpose8x8(const floating* src, Py_ssize_t lds, floating* dst,
+                              Py_ssize_t ldd) noexcept nogil:
+    """dst[p, j] = src[j, p] for an 8 x 8 block (row strides lds and ldd)."""
+    cdef Py_ssize_t p, j
+    for p in range(8):
+        for j in range(8):
+            dst[p * ldd + j] = src[j * lds + p]
+
+
 cdef void pack_b(const floating* b, Py_ssize_t ldb, bint trans, Py_ssize_t k0,
                  Py_ssize_t kc, Py_ssize_t col0, Py_ssize_t cols,
                  floating* dst) noexcept nogil:
@@ -143,7 +152,7 @@ cdef void pack_b(const floating* b, Py_ssize_t ldb, bint trans, Py_ssize_t k0,
     ``op(b)[p, c]`` is ``b[p, c]``, or ``b[c, p]`` when ``trans``.
     """
     cdef Py_ssize_t nr = get_nr(<floating>0)
-    cdef Py_ssize_t q, j, p, c, w
+    cdef Py_ssize_t q, j, jj, p, c, w
     cdef floating* panel
     cdef const floating* src
     for q in range(cdiv(cols, nr)):
@@ -151,8 +160,20 @@ cdef void pack_b(const floating* b, Py_ssize_t ldb, bint trans, Py_ssize_t k0,
         w = min(nr, cols - q * nr)           # valid columns in this panel
         c = col0 + q * nr
         if trans:
-            # op(b) column c is row c of b: read along it, write with stride NR.
-            for j in range(w):
+            # op(b) column c is row c of b: a transpose, done in 8 x 8 blocks whose fixed
+            # trip counts let the compiler unroll them and keep everything in L1.
+            j = 0
+            while j + 8 <= w:
+                src = b + (c + j) * ldb + k0
+                p = 0
+                while p + 8 <= kc:
+                    transpose8x8(src + p, ldb, panel + p * nr + j, nr)
+                    p += 8
+                for p in range(p, kc):
+                    for jj in range(8):
+                        panel[p * nr + j + jj] = src[jj * ldb + p]
+                j += 8
+            for j in range(j, w):
                 src = b + (c + j) * ldb + k0
                 for p in range(kc):
                     panel[p * nr + j] = src[p]
