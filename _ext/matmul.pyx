@@ -36,14 +36,15 @@ into vector FMAs (see ``gemm_microkernel.h`` for why that part is written in C).
 
 Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
 
-* ``MR x NR`` = 8 x 32 (float32) / 8 x 16 (float64) with AVX-512: 16 vector
-  accumulators out of 32 registers, enough independent FMAs to hide the FMA latency.
-  Without AVX-512 (16 vector registers) 6 x 16 / 6 x 8, i.e. 12 accumulators.
-* ``KC`` = 256: one B panel (KC x NR x 4 bytes = 32 KiB for float32 AVX-512) streams
-  through L1 while being reused by every A panel; longer slices mean fewer passes
-  over C.
-* ``MC`` = 128 rows (a multiple of MR = 8): the A block, MC x KC (128 KiB float32), sits
-  comfortably in L2 next to the B block.
+* ``MR x NR`` = 6 x 64 (float32) / 6 x 32 (float64) with AVX-512: 24 vector
+  accumulators out of 32 registers (the tile shape was picked by measurement; see
+  gemm_microkernel.h). Without AVX-512 (16 vector registers) 6 x 2 vectors.
+* ``KC`` = 256: a B micro-panel (KC x NR) is reused by every A panel of the block and
+  an A micro-panel (MR x KC, 6 KiB) by every B panel; longer slices mean fewer passes
+  over C, shorter ones keep the panels closer to L1. 192, 256 and 384 measured the same
+  within noise here; 256 it is.
+* ``MC`` = 132 rows (a multiple of MR = 6, and >= 128 so that a batch of 128 is one
+  block): the A block, MC x KC (132 KiB float32), sits in L2 next to the B block.
 * ``NC`` <= 1024 columns: the B block, KC x NC, at most 1 MiB float32 (L2/L3). The
   columns are split into at least as many blocks as threads.
 
@@ -74,7 +75,7 @@ cdef extern from "gemm_microkernel.h":
 
 cdef enum:
     KC = 256      # inner-dimension slice (fixed: determines the rounding, see notes)
-    MC = 128      # rows of C per A block (a multiple of MR = 8)
+    MC = 132      # rows of C per A block (a multiple of MR = 6)
     NC_MAX = 1024 # most columns of C per B block
     ALIGN = 64    # packing buffers are aligned to a cache line
 
