@@ -130,6 +130,10 @@ def fmt_rate(stats, work, unit):
     return f"{med / unit:7.1f} [{lo / unit:.1f}-{hi / unit:.1f}]"
 
 
+def fmt_load(load):
+    return "unavailable" if load is None else " ".join(f"{x:.2f}" for x in load)
+
+
 def describe_environment():
     """A dict of everything needed to interpret the numbers."""
     from threadpoolctl import threadpool_info
@@ -161,7 +165,7 @@ def main(argv=None):
     print("minigrad backend_info:", json.dumps(env["minigrad_backend"], indent=1))
     print("numpy", np.__version__, "BLAS:", env["numpy_blas"])
     print("torch:", env["torch"] if torch is not None else "not installed")
-    print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: {env['load_before']}")
+    print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: {fmt_load(env['load_before'])}")
     print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample; "
           "figures: median [slowest-fastest]\n")
 
@@ -183,7 +187,7 @@ def main(argv=None):
                              "work": float(np.prod(ELEMENTWISE_SHAPE)), "stats": stats})
                 print_row(rows[-1], libs)
     env["load_after"] = load_average()
-    print(f"\nload average after: {env['load_after']}")
+    print(f"\nload average after: {fmt_load(env['load_after'])}")
 
     table = markdown_table(rows, libs)
     print("\n" + table)
@@ -216,7 +220,7 @@ def markdown_table(rows, libs):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         s, work, unit = row["stats"], row["work"], unit_scale(row)
-        cells = [row["op"], str(row["threads"]), row["unit"]]
+        cells = [" ".join(row["op"].split()), str(row["threads"]), row["unit"]]
         cells += [fmt_rate(s[lib], work, unit).strip() if lib in s else "-" for lib in libs]
         cells += [f"{ratio(s[lib].median, s['minigrad'].median):.2f}" if lib in s else "-"
                   for lib in libs[1:]]
