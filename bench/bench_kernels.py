@@ -192,8 +192,12 @@ def main(argv=None):
     table = markdown_table(rows, libs)
     print("\n" + table)
     if args.markdown:
+        kernels = env["minigrad_backend"]["kernels"]
         with open(args.markdown, "w") as f:
-            f.write(table + "\n")
+            f.write(f"CPU: {env['cpu']}, {env['cores']} cores; load average before "
+                    f"{fmt_load(env['load_before'])}, after {fmt_load(env['load_after'])}; "
+                    f"minigrad kernels: {kernels}; figures: median [slowest-fastest] "
+                    f"over {repeats} repeats.\n\n{table}\n")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, "results": [
