@@ -72,6 +72,8 @@ cdef extern from "gemm_microkernel.h":
                      Py_ssize_t ldc, int accumulate) noexcept nogil
     void mg_kernel_d(Py_ssize_t kc, const double* a, const double* b, double* c,
                      Py_ssize_t ldc, int accumulate) noexcept nogil
+    void mg_transpose4x4_s(const float* src, Py_ssize_t lds, float* dst,
+                           Py_ssize_t ldd) noexcept nogil
 
 cdef enum:
     KC = 256      # inner-dimension slice (fixed: determines the rounding, see notes)
@@ -138,9 +140,14 @@ cdef inline void transpose8x8(const floating* src, Py_ssize_t lds, floating* dst
                               Py_ssize_t ldd) noexcept nogil:
     """dst[p, j] = src[j, p] for an 8 x 8 block (row strides lds and ldd)."""
     cdef Py_ssize_t p, j
-    for p in range(8):
-        for j in range(8):
-            dst[p * ldd + j] = src[j * lds + p]
+    if floating is float:
+        for p in range(0, 8, 4):
+            for j in range(0, 8, 4):
+                mg_transpose4x4_s(src + j * lds + p, lds, dst + p * ldd + j, ldd)
+    else:
+        for p in range(8):
+            for j in range(8):
+                dst[p * ldd + j] = src[j * lds + p]
 
 
 cdef void pack_b(const floating* b, Py_ssize_t ldb, bint trans, Py_ssize_t k0,
