@@ -5,9 +5,10 @@
  * ------------
  * Everything else in the GEMM (blocking, packing, threads) is Cython in matmul.pyx.
  * These two routines are C because they are where the exact instruction stream
- * matters, and the compiler did not reliably vectorise the equivalent Cython loops. Measured with GCC 12, -O3 -march=native (AVX-512), one thread: the Cython
- * version (acc[i*NR + j] += a[i] * b[j] over a local C array) compiled to the ideal
- * loop for float32 (67-73 GFLOP/s, the same as this file), but for float64 GCC
+ * matters, and the compiler did not reliably vectorise the equivalent Cython loops.
+ * Micro-kernel, measured with GCC 12, -O3 -march=native (AVX-512), one thread (MR x NR
+ * = 8 x 32 then): the Cython version (acc[i*NR + j] += a[i] * b[j] over a local C
+ * array) compiled to the ideal loop for float32 (67-73 GFLOP/s, the same as this file), but for float64 GCC
  * vectorised across the MR rows instead and shuffled the tile with permutes on every
  * k step: 5.5 GFLOP/s against 30 for this kernel (2-3 with MR = 6). GCC/Clang "vector
  * extensions" say what we mean -- "this accumulator is a vector of 16 floats" --
