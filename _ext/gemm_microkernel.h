@@ -14,7 +14,8 @@
  * extensions" say what we mean -- "this accumulator is a vector of 16 floats" --
  * without tying the code to one instruction set: the compiler lowers the same source
  * to AVX-512, AVX2, SSE2 or NEON, whichever the build allows (-march=native or not).
- * Compilers without vector extensions get the plain-C loop at the bottom.
+ * Compilers without vector extensions get the plain-C loops (also selected by
+ * defining MG_PLAIN_C, to test that path: build a copy of matmul.pyx with it).
  *
  * Tile shape. Per k step the kernel loads NR values of B (NV vectors), broadcasts MR
  * values of A, and issues MR x NV independent vector FMAs into MR x NV accumulators.
@@ -68,7 +69,7 @@
 #define MG_MR_D MG_MR
 #define MG_NR_D (MG_NV * MG_VEC_BYTES / 8)
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MG_PLAIN_C)
 
 typedef float mg_vs __attribute__((vector_size(MG_VEC_BYTES)));
 typedef double mg_vd __attribute__((vector_size(MG_VEC_BYTES)));
@@ -144,7 +145,7 @@ MG_DEFINE_KERNEL(mg_kernel_d, double, mg_vd)
  * instead of sixteen scalar loads and stores (GCC did not vectorise the scalar loop;
  * measured at 128x1024 @ (784x1024).T: B-transposed products went from ~15% slower than
  * the untransposed form to the same speed, and from 2x slower to the same at m = 8). */
-#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && MG_VEC_BYTES >= 16
+#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && !defined(MG_PLAIN_C)
 typedef float mg_v4sf __attribute__((vector_size(16)));
 static inline void mg_transpose4x4_s(const float *src, Py_ssize_t lds, float *dst,
                                      Py_ssize_t ldd)
