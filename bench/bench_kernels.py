@@ -53,6 +53,7 @@ MATMUL_SHAPES = [
 ]
 ELEMENTWISE_SHAPE = (128, 1024)
 P_DROP = 0.5
+SETTLE_SECONDS = 0.15
 
 
 def matmul_contenders(rng, m, k, n, trans_a, trans_b):
@@ -166,22 +167,28 @@ def main(argv=None):
     print("numpy", np.__version__, "BLAS:", env["numpy_blas"])
     print("torch:", env["torch"] if torch is not None else "not installed")
     print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: {fmt_load(env['load_before'])}")
-    print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample; "
+    print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample, "
+          f"{SETTLE_SECONDS * 1000:.0f} ms settle pause before each multi-thread sample; "
           "figures: median [slowest-fastest]\n")
 
     libs = ["minigrad", "numpy"] + (["torch"] if torch is not None else [])
     rng = np.random.default_rng(0)
     rows = []
     for n_threads in threads:
+        # Idle OpenBLAS workers spin ~0.1 s after a call (see timing.py): with several
+        # threads, sleep before each sample so that no contender inherits them.
+        settle = SETTLE_SECONDS if n_threads > 1 else 0.0
         with pinned_threads(n_threads, minigrad=minigrad, torch=torch):
             for label, m, k, n, trans_a, trans_b in MATMUL_SHAPES:
                 stats = interleaved(matmul_contenders(rng, m, k, n, trans_a, trans_b),
-                                    repeats=repeats, min_sample_time=sample_time)
+                                    repeats=repeats, min_sample_time=sample_time,
+                                    settle=settle)
                 rows.append({"kind": "matmul", "op": label, "threads": n_threads,
                              "unit": "GFLOP/s", "work": 2.0 * m * n * k, "stats": stats})
                 print_row(rows[-1], libs)
             for op, fns in elementwise_contenders(rng).items():
-                stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time)
+                stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
+                                    settle=settle)
                 rows.append({"kind": "elementwise", "op": f"{op} 128x1024",
                              "threads": n_threads, "unit": "Melem/s",
                              "work": float(np.prod(ELEMENTWISE_SHAPE)), "stats": stats})

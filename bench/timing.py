@@ -8,7 +8,12 @@ The rules they encode (see BENCHMARKING notes in bench/README.md):
   BLAS kernel selection);
 * report the median over repeats and the min-max spread, never a single number;
 * pin the thread count of *every* library in the comparison, and print it;
-* record the load average before and after.
+* record the load average before and after;
+* with several threads, let the previous contender's thread pool go to sleep before
+  timing the next one (``settle``): OpenBLAS's idle workers busy-wait for about 0.1 s
+  (2**28 cycles) after each call, and a kernel timed in that window shares its cores
+  with them. Measured here: minigrad at 2 threads ran at 28 GFLOP/s right after a
+  numpy matmul and at 165 GFLOP/s 0.3 s later.
 
 Example::
 
@@ -54,23 +59,28 @@ def calibrate(fn, min_sample_time):
         number *= 2
 
 
-def interleaved(contenders, repeats=15, warmup=3, min_sample_time=0.02):
+def interleaved(contenders, repeats=15, warmup=3, min_sample_time=0.02, settle=0.0):
     """Time several callables fairly; return ``{name: Stats}`` (seconds per call).
 
     Each contender is called ``warmup`` times, then calibrated so that one sample
     (a batch of back-to-back calls) lasts at least ``min_sample_time``. Then ``repeats``
     rounds run; in each round every contender takes one sample, and the order of the
     contenders rotates from round to round (no one is always first after a pause).
+    ``settle`` seconds of sleep precede every sample (and calibration), so that spinning
+    worker threads of the previous contender do not steal the cores.
     """
     names = list(contenders)
+    numbers = {}
     for name in names:
+        time.sleep(settle)
         for _ in range(warmup):
             contenders[name]()
-    numbers = {name: calibrate(contenders[name], min_sample_time) for name in names}
+        numbers[name] = calibrate(contenders[name], min_sample_time)
     samples = {name: [] for name in names}
     for r in range(repeats):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
+            time.sleep(settle)
             samples[name].append(_time_calls(contenders[name], numbers[name]))
     return {name: Stats(statistics.median(s), min(s), max(s), s, numbers[name])
             for name, s in samples.items()}
