@@ -12,7 +12,7 @@ so that every level of the memory hierarchy is reused as much as possible
 
 The loops, outermost first (C is m x n, the inner dimension is k)::
 
-    for each column block of C, NC wide              (parallel: one task per block)
+    for each column block of C, NC wide              (parallel: the tasks; see below)
       for each KC slice of the inner dimension       (fixed order -> determinism)
         pack op(B)[kslice, cols] into NR-wide panels  (the "B block", lives in L2/L3)
         for each row block of C, MC tall
@@ -48,6 +48,11 @@ Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
   block): the A block, MC x KC (132 KiB float32), sits in L2 next to the B block.
 * ``NC`` <= 1024 columns: the B block, KC x NC, at most 1 MiB float32 (L2/L3). The
   columns are split into at least as many blocks as threads.
+
+Threads: the tasks are the column blocks (at least one per thread, and a multiple of the
+thread count so that OpenMP's static split is even); when C is too narrow for that, each
+column block is further cut into groups of MC row blocks. Each thread packs into its
+own buffers (one malloc for all, freed before returning), so tasks never synchronise.
 
 Determinism: threads split the *output* (column blocks, then row groups), never the
 inner dimension. Each element of C is computed by the same micro-kernel arithmetic:
@@ -302,8 +307,9 @@ cdef int gemm_core(const floating* a, Py_ssize_t lda, bint trans_a,
         n_threads = <int>n_tasks
 
     # Per thread: an A block (MC x KC), a B block (KC x cb_width), an MR x NR scratch
-    # tile. Each size is a multiple of 64 bytes (KC = 256, MR*NR a multiple of 16), so
-    # every piece starts on a cache line when the whole buffer does.
+    # tile. Each size is a multiple of 64 bytes (KC = 256 elements; MR*NR*sizeof is a
+    # multiple of 64 for every tile shape in the header), so every piece starts on a
+    # cache line when the whole buffer does.
     per_thread = MC * KC + KC * cb_width + mr * nr
     raw = malloc(n_threads * per_thread * sizeof(floating) + ALIGN)
     if raw == NULL:
