@@ -1,0 +1,178 @@
+/* The GEMM micro-kernel: an MR x NR tile of C from a packed A panel and a packed B panel
+ * (plus a 4 x 4 float transpose used when packing a transposed B).
+ *
+ * Design notes
+ * ------------
+ * Everything else in the GEMM (blocking, packing, threads) is Cython in matmul.pyx.
+ * These two routines are C because they are where the exact instruction stream
+ * matters, and the compiler did not reliably vectorise the equivalent Cython loops.
+ * Micro-kernel, measured with GCC 12, -O3 -march=native (AVX-512), one thread (MR x NR
+ * = 8 x 32 then): the Cython version (acc[i*NR + j] += a[i] * b[j] over a local C
+ * array) compiled to the ideal loop for float32 (67-73 GFLOP/s, the same as this file), but for float64 GCC
+ * vectorised across the MR rows instead and shuffled the tile with permutes on every
+ * k step: 5.5 GFLOP/s against 30 for this kernel (2-3 with MR = 6). GCC/Clang "vector
+ * extensions" say what we mean -- "this accumulator is a vector of 16 floats" --
+ * without tying the code to one instruction set: the compiler lowers the same source
+ * to AVX-512, AVX2, SSE2 or NEON, whichever the build allows (-march=native or not).
+ * Compilers without vector extensions get the plain-C loops (also selected by
+ * defining MG_PLAIN_C, to test that path: build a copy of matmul.pyx with it).
+ *
+ * Tile shape. Per k step the kernel loads NR values of B (NV vectors), broadcasts MR
+ * values of A, and issues MR x NV independent vector FMAs into MR x NV accumulators.
+ * Enough independent accumulators hide the FMA latency (4 cycles, 1-2 per cycle); the
+ * more FMAs per load (broadcasts are loads too), the closer to the FMA limit; and there
+ * must be registers left for the B vectors and the broadcast:
+ *   AVX-512 (32 vector registers): MR = 6, NV = 4 (NR = 64 floats / 32 doubles):
+ *       24 accumulators + 4 B vectors + 1 broadcast = 29 registers, 10 loads per 24 FMAs;
+ *   otherwise (16 registers):       MR = 6, NV = 2: 12 accumulators, 15 registers.
+ * Measured on the Zen 4 machine this was tuned on (float32, one thread, GFLOP/s at the
+ * MLP shapes 128x784x1024 / 784x128x1024 (A.T) / 128x1024x784 (B.T) / 128x1024x1024 /
+ * 1024^3, numpy's OpenBLAS interleaved in the same run):
+ *       MR x NR  8 x 32:  81  91  70  87  84     (numpy  87  91  79  89  96)
+ *               12 x 32:  79  94  71  82  85
+ *                8 x 48:  86  98  75  91  90
+ *                4 x 64:  75  78  71  76  77
+ *                6 x 64:  89 100  73  95  93   <- chosen
+ *
+ * Packed layouts (see pack_a / pack_b in matmul.pyx): A panel element (i, p) at
+ * a[p*MR + i]; B panel element (p, j) at b[p*NR + j]. C is row-major with stride ldc.
+ * accumulate = 0: C = A@B (overwrite); 1: C += A@B.
+ */
+#ifndef MINIGRAD_GEMM_MICROKERNEL_H
+#define MINIGRAD_GEMM_MICROKERNEL_H
+
+#include <stddef.h>
+#include <string.h>
+#include <Python.h>   /* Py_ssize_t */
+
+/* MG_MR rows x MG_NV vectors per row; both may be overridden at build time (-D) for
+ * tuning experiments. */
+#if defined(__AVX512F__)
+#  define MG_VEC_BYTES 64
+#  define MG_NV_DEFAULT 4
+#elif defined(__AVX__)
+#  define MG_VEC_BYTES 32
+#  define MG_NV_DEFAULT 2
+#else
+#  define MG_VEC_BYTES 16
+#  define MG_NV_DEFAULT 2
+#endif
+#ifndef MG_MR
+#  define MG_MR 6
+#endif
+#ifndef MG_NV
+#  define MG_NV MG_NV_DEFAULT
+#endif
+
+#define MG_MR_S MG_MR
+#define MG_NR_S (MG_NV * MG_VEC_BYTES / 4)
+#define MG_MR_D MG_MR
+#define MG_NR_D (MG_NV * MG_VEC_BYTES / 8)
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MG_PLAIN_C)
+
+typedef float mg_vs __attribute__((vector_size(MG_VEC_BYTES)));
+typedef double mg_vd __attribute__((vector_size(MG_VEC_BYTES)));
+
+/* One body for both precisions: T is the scalar type, V the vector type. memcpy is the
+ * portable way to load/store a vector from memory of unknown alignment; it compiles to
+ * a single (unaligned) vector move. */
+#define MG_DEFINE_KERNEL(NAME, T, V)                                                   \
+static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t ldc,   \
+                        int accumulate)                                                \
+{                                                                                      \
+    enum { W = MG_VEC_BYTES / sizeof(T), MR = MG_MR, NV = MG_NV };                     \
+    V acc[MR][NV];                                                                     \
+    Py_ssize_t p;                                                                      \
+    int i, v;                                                                          \
+    _Pragma("GCC unroll 16")                                                           \
+    for (i = 0; i < MR; i++)                                                           \
+        _Pragma("GCC unroll 4")                                                        \
+        for (v = 0; v < NV; v++) acc[i][v] = (V){0};                                   \
+    for (p = 0; p < kc; p++) {                                                         \
+        V bv[NV];                                                                      \
+        _Pragma("GCC unroll 4")                                                        \
+        for (v = 0; v < NV; v++) memcpy(&bv[v], b + (p * NV + v) * W, sizeof(V));      \
+        _Pragma("GCC unroll 16")                                                       \
+        for (i = 0; i < MR; i++) {                                                     \
+            V ai = (V){0} + a[p * MR + i];   /* broadcast */                           \
+            _Pragma("GCC unroll 4")                                                    \
+            for (v = 0; v < NV; v++) acc[i][v] += ai * bv[v];                          \
+        }                                                                              \
+    }                                                                                  \
+    _Pragma("GCC unroll 16")                                                           \
+    for (i = 0; i < MR; i++) {                                                         \
+        _Pragma("GCC unroll 4")                                                        \
+        for (v = 0; v < NV; v++) {                                                     \
+            T *dst = c + i * ldc + v * W;                                              \
+            if (accumulate) {                                                          \
+                V old;                                                                 \
+                memcpy(&old, dst, sizeof(V));                                          \
+                acc[i][v] += old;                                                      \
+            }                                                                          \
+            memcpy(dst, &acc[i][v], sizeof(V));                                        \
+        }                                                                              \
+    }                                                                                  \
+}
+
+#else  /* plain C: correct everywhere, fast nowhere */
+
+#define MG_DEFINE_KERNEL(NAME, T, V)                                                   \
+static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t ldc,   \
+                        int accumulate)                                                \
+{                                                                                      \
+    enum { NR = MG_NV * MG_VEC_BYTES / sizeof(T), MR = MG_MR };                            \
+    T acc[MR][NR];                                                                     \
+    Py_ssize_t p;                                                                      \
+    int i, j;                                                                          \
+    for (i = 0; i < MR; i++) for (j = 0; j < NR; j++) acc[i][j] = 0;                   \
+    for (p = 0; p < kc; p++)                                                           \
+        for (i = 0; i < MR; i++)                                                       \
+            for (j = 0; j < NR; j++)                                                   \
+                acc[i][j] += a[p * MR + i] * b[p * NR + j];                            \
+    for (i = 0; i < MR; i++)                                                           \
+        for (j = 0; j < NR; j++)                                                       \
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];      \
+}
+
+#endif
+
+MG_DEFINE_KERNEL(mg_kernel_s, float, mg_vs)
+MG_DEFINE_KERNEL(mg_kernel_d, double, mg_vd)
+
+/* dst[p][j] = src[j][p] for a 4 x 4 block of floats (row strides lds, ldd): the inner
+ * step of packing a transposed B. Four vector loads, eight shuffles, four stores,
+ * instead of sixteen scalar loads and stores (GCC did not vectorise the scalar loop;
+ * measured at 128x1024 @ (784x1024).T: B-transposed products went from ~15% slower than
+ * the untransposed form to the same speed, and from 2x slower to the same at m = 8). */
+#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && !defined(MG_PLAIN_C)
+typedef float mg_v4sf __attribute__((vector_size(16)));
+static inline void mg_transpose4x4_s(const float *src, Py_ssize_t lds, float *dst,
+                                     Py_ssize_t ldd)
+{
+    mg_v4sf r0, r1, r2, r3, t0, t1, t2, t3, o0, o1, o2, o3;
+    memcpy(&r0, src, 16); memcpy(&r1, src + lds, 16);
+    memcpy(&r2, src + 2 * lds, 16); memcpy(&r3, src + 3 * lds, 16);
+    t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);   /* r0[0] r1[0] r0[1] r1[1] */
+    t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+    t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+    t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+    o0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);   /* column 0 of the block */
+    o1 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    o2 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    o3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+    memcpy(dst, &o0, 16); memcpy(dst + ldd, &o1, 16);
+    memcpy(dst + 2 * ldd, &o2, 16); memcpy(dst + 3 * ldd, &o3, 16);
+}
+#else
+static inline void mg_transpose4x4_s(const float *src, Py_ssize_t lds, float *dst,
+                                     Py_ssize_t ldd)
+{
+    int p, j;
+    for (p = 0; p < 4; p++)
+        for (j = 0; j < 4; j++)
+            dst[p * ldd + j] = src[j * lds + p];
+}
+#endif
+
+#endif /* MINIGRAD_GEMM_MICROKERNEL_H */

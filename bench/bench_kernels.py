@@ -1,0 +1,243 @@
+"""Benchmark minigrad's kernels against numpy and PyTorch, honestly.
+
+Usage::
+
+    python bench/bench_kernels.py                 # full run (about 1-2 minutes)
+    python bench/bench_kernels.py --quick         # smoke test
+    python bench/bench_kernels.py --json out.json --markdown out.md
+
+What is compared (float32, at 1 and 2 threads, every library pinned to that count):
+
+* matmul GFLOP/s (2*m*n*k / time) at the shapes of an MLP layer with batch 128 and
+  1024 hidden units: the forward product X @ W, both backward forms (X.T @ dY and
+  dY @ W.T), a hidden layer 1024 -> 1024, and a square 1024 product. Transposed
+  operands are passed to every library as transposed *views* (no copies): minigrad's
+  dispatch turns them into a flag for its kernel, numpy and torch into a BLAS flag.
+* dropout (p = 0.5) and ReLU throughput in elements/s on a 128 x 1024 array, forward
+  and forward+backward, through ``minigrad.kernels.dispatch`` (compiled kernels when
+  built, otherwise their numpy twins: the printed backend_info says which ran).
+
+Contenders are interleaved, warmed up, and summarised by median and min-max spread over
+the repeats (see timing.py). Run it on a quiet machine: load average is printed before
+and after, and a busy second core ruins two-thread figures.
+"""
+import argparse
+import itertools
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))  # the source tree (after build_ext --inplace)
+from timing import cpu_model, interleaved, load_average, pinned_threads  # noqa: E402
+
+import minigrad  # noqa: E402
+from minigrad.kernels import dispatch  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+# (label, m, k, n, trans_a, trans_b): out (m, n) = op(A) @ op(B), op(A) is (m, k).
+MATMUL_SHAPES = [
+    ("X@W      128x784 @ 784x1024", 128, 784, 1024, False, False),
+    ("X.T@dY   784x128 @ 128x1024", 784, 128, 1024, True, False),
+    ("dY@W.T   128x1024 @ 1024x784", 128, 1024, 784, False, True),
+    ("H@W      128x1024 @ 1024x1024", 128, 1024, 1024, False, False),
+    ("square   1024x1024 @ 1024x1024", 1024, 1024, 1024, False, False),
+]
+ELEMENTWISE_SHAPE = (128, 1024)
+P_DROP = 0.5
+SETTLE_SECONDS = 0.15
+
+
+def matmul_contenders(rng, m, k, n, trans_a, trans_b):
+    """Callables computing op(A) @ op(B) per library, all on the same float32 data."""
+    a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
+    av = a.T if trans_a else a      # transposed *views*, as autograd would pass them
+    bv = b.T if trans_b else b
+    fns = {"minigrad": lambda: dispatch.matmul(av, bv),
+           "numpy": lambda: np.matmul(av, bv)}
+    if torch is not None:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        ta, tb = (ta.T if trans_a else ta), (tb.T if trans_b else tb)
+        fns["torch"] = lambda: torch.matmul(ta, tb)
+    return fns
+
+
+def elementwise_contenders(rng):
+    """{op name: {library: callable}} for dropout and ReLU on a 128 x 1024 float32 array."""
+    x = rng.standard_normal(ELEMENTWISE_SHAPE, dtype=np.float32)
+    g = rng.standard_normal(ELEMENTWISE_SHAPE, dtype=np.float32)
+    seeds = itertools.count(12345)
+    np_rng = np.random.default_rng(0)
+    scale = np.float32(1.0 / (1.0 - P_DROP))
+    y_relu = np.maximum(x, 0)
+
+    def mg_dropout_fwd_bwd():
+        out, mask = dispatch.dropout_forward(x, P_DROP, next(seeds))
+        return dispatch.dropout_backward(g, mask, P_DROP)
+
+    def np_dropout_fwd():
+        return x * (np_rng.random(x.shape, dtype=np.float32) >= P_DROP) / np.float32(1 - P_DROP)
+
+    def np_dropout_fwd_bwd():
+        keep = np_rng.random(x.shape, dtype=np.float32) >= P_DROP
+        out = x * keep / np.float32(1 - P_DROP)
+        return out, g * keep * scale
+
+    ops = {
+        "dropout fwd": {
+            "minigrad": lambda: dispatch.dropout_forward(x, P_DROP, next(seeds)),
+            "numpy": np_dropout_fwd},
+        "dropout fwd+bwd": {
+            "minigrad": mg_dropout_fwd_bwd,
+            "numpy": np_dropout_fwd_bwd},
+        "relu fwd": {
+            "minigrad": lambda: dispatch.relu_forward(x),
+            "numpy": lambda: np.maximum(x, 0)},
+        "relu bwd": {
+            "minigrad": lambda: dispatch.relu_backward(g, y_relu),
+            "numpy": lambda: np.where(y_relu > 0, g, 0)},
+    }
+    if torch is not None:
+        tx, tg, ty = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(y_relu)
+        F = torch.nn.functional
+
+        def torch_dropout_fwd_bwd():
+            # The same two kernels autograd runs: sample + scale, then mask * grad * scale.
+            out, mask = torch.ops.aten.native_dropout(tx, P_DROP, True)
+            return out, torch.ops.aten.native_dropout_backward(tg, mask, float(scale))
+
+        ops["dropout fwd"]["torch"] = lambda: F.dropout(tx, P_DROP, training=True)
+        ops["dropout fwd+bwd"]["torch"] = torch_dropout_fwd_bwd
+        ops["relu fwd"]["torch"] = lambda: torch.relu(tx)
+        ops["relu bwd"]["torch"] = lambda: torch.ops.aten.threshold_backward(tg, ty, 0)
+    return ops
+
+
+def ratio(a, b):
+    return a / b if a and b else float("nan")
+
+
+def fmt_rate(stats, work, unit):
+    med, lo, hi = stats.rate(work)
+    return f"{med / unit:7.1f} [{lo / unit:.1f}-{hi / unit:.1f}]"
+
+
+def fmt_load(load):
+    return "unavailable" if load is None else " ".join(f"{x:.2f}" for x in load)
+
+
+def describe_environment():
+    """A dict of everything needed to interpret the numbers."""
+    from threadpoolctl import threadpool_info
+    model, cores = cpu_model()
+    env = {
+        "cpu": model, "cores": cores, "python": platform.python_version(),
+        "minigrad_backend": minigrad.backend_info(),
+        "numpy_blas": [{k: info.get(k) for k in ("internal_api", "version", "architecture",
+                                                 "threading_layer", "num_threads")}
+                       for info in threadpool_info()],
+        "torch": (None if torch is None else
+                  {"version": torch.__version__, "default_threads": torch.get_num_threads()}),
+    }
+    return env
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke test")
+    parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
+    parser.add_argument("--json", metavar="PATH", help="write all results as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write the result table as Markdown")
+    args = parser.parse_args(argv)
+    repeats, sample_time = (5, 0.005) if args.quick else (15, 0.03)
+    threads = [int(t) for t in args.threads.split(",")]
+
+    env = describe_environment()
+    env["load_before"] = load_average()
+    print("minigrad backend_info:", json.dumps(env["minigrad_backend"], indent=1))
+    print("numpy", np.__version__, "BLAS:", env["numpy_blas"])
+    print("torch:", env["torch"] if torch is not None else "not installed")
+    print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: {fmt_load(env['load_before'])}")
+    print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample, "
+          f"{SETTLE_SECONDS * 1000:.0f} ms settle pause before each multi-thread sample; "
+          "figures: median [slowest-fastest]\n")
+
+    libs = ["minigrad", "numpy"] + (["torch"] if torch is not None else [])
+    rng = np.random.default_rng(0)
+    rows = []
+    for n_threads in threads:
+        # Idle OpenBLAS workers spin ~0.1 s after a call (see timing.py): with several
+        # threads, sleep before each sample so that no contender inherits them.
+        settle = SETTLE_SECONDS if n_threads > 1 else 0.0
+        with pinned_threads(n_threads, minigrad=minigrad, torch=torch):
+            for label, m, k, n, trans_a, trans_b in MATMUL_SHAPES:
+                stats = interleaved(matmul_contenders(rng, m, k, n, trans_a, trans_b),
+                                    repeats=repeats, min_sample_time=sample_time,
+                                    settle=settle)
+                rows.append({"kind": "matmul", "op": label, "threads": n_threads,
+                             "unit": "GFLOP/s", "work": 2.0 * m * n * k, "stats": stats})
+                print_row(rows[-1], libs)
+            for op, fns in elementwise_contenders(rng).items():
+                stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
+                                    settle=settle)
+                rows.append({"kind": "elementwise", "op": f"{op} 128x1024",
+                             "threads": n_threads, "unit": "Melem/s",
+                             "work": float(np.prod(ELEMENTWISE_SHAPE)), "stats": stats})
+                print_row(rows[-1], libs)
+    env["load_after"] = load_average()
+    print(f"\nload average after: {fmt_load(env['load_after'])}")
+
+    table = markdown_table(rows, libs)
+    print("\n" + table)
+    if args.markdown:
+        kernels = env["minigrad_backend"]["kernels"]
+        with open(args.markdown, "w") as f:
+            f.write(f"CPU: {env['cpu']}, {env['cores']} cores; load average before "
+                    f"{fmt_load(env['load_before'])}, after {fmt_load(env['load_after'])}; "
+                    f"minigrad kernels: {kernels}; figures: median [slowest-fastest] "
+                    f"over {repeats} repeats.\n\n{table}\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"environment": env, "results": [
+                {**{k: v for k, v in r.items() if k != "stats"},
+                 "seconds": {lib: {"median": s.median, "min": s.min, "max": s.max,
+                                   "samples": s.samples} for lib, s in r["stats"].items()}}
+                for r in rows]}, f, indent=1, default=str)
+
+
+def unit_scale(row):
+    return 1e9 if row["unit"] == "GFLOP/s" else 1e6
+
+
+def print_row(row, libs):
+    s, work, unit = row["stats"], row["work"], unit_scale(row)
+    cells = "  ".join(f"{lib} {fmt_rate(s[lib], work, unit)}" for lib in libs if lib in s)
+    ratios = "  ".join(f"mg/{lib} {ratio(s[lib].median, s['minigrad'].median):.2f}"
+                       for lib in libs[1:] if lib in s)
+    print(f"{row['threads']}t {row['op']:<34} {row['unit']}: {cells}  |  {ratios}", flush=True)
+
+
+def markdown_table(rows, libs):
+    head = ["op", "threads", "unit"] + libs + [f"minigrad/{lib}" for lib in libs[1:]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        s, work, unit = row["stats"], row["work"], unit_scale(row)
+        cells = [" ".join(row["op"].split()), str(row["threads"]), row["unit"]]
+        cells += [fmt_rate(s[lib], work, unit).strip() if lib in s else "-" for lib in libs]
+        cells += [f"{ratio(s[lib].median, s['minigrad'].median):.2f}" if lib in s else "-"
+                  for lib in libs[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Small, honest timing helpers shared by minigrad's bench scripts.
+
+The rules they encode (see BENCHMARKING notes in bench/README.md):
+
+* compare contenders in the same run, *interleaved* (A B C A B C ...), so that drift
+  and other processes on a shared machine hit every contender alike;
+* warm every contender up first (first calls pay for page faults, thread-pool start-up,
+  BLAS kernel selection);
+* report the median over repeats and the min-max spread, never a single number;
+* pin the thread count of *every* library in the comparison, and print it;
+* record the load average before and after;
+* with several threads, let the previous contender's thread pool go to sleep before
+  timing the next one (``settle``): OpenBLAS's idle workers busy-wait for about 0.1 s
+  (2**28 cycles) after each call, and a kernel timed in that window shares its cores
+  with them. Measured here: minigrad at 2 threads ran at 28 GFLOP/s right after a
+  numpy matmul and at 165 GFLOP/s 0.3 s later.
+
+Example::
+
+    from timing import interleaved, pinned_threads
+    with pinned_threads(2):
+        stats = interleaved({"numpy": lambda: a @ b, "mine": lambda: mine(a, b)})
+    print(stats["mine"].median, stats["numpy"].median)
+"""
+import os
+import statistics
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stats:
+    """Seconds per call of one contender: median and spread over the repeats."""
+    median: float
+    min: float
+    max: float
+    samples: list = field(repr=False)
+    calls_per_sample: int = 1
+
+    def rate(self, work):
+        """(median, slowest, fastest) of ``work / seconds``, e.g. FLOP/s or elements/s."""
+        return work / self.median, work / self.max, work / self.min
+
+
+def _time_calls(fn, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def calibrate(fn, min_sample_time):
+    """How many back-to-back calls of ``fn`` take at least ``min_sample_time`` seconds."""
+    number = 1
+    while True:
+        if _time_calls(fn, number) * number >= min_sample_time or number >= 1 << 20:
+            return number
+        number *= 2
+
+
+def interleaved(contenders, repeats=15, warmup=3, min_sample_time=0.02, settle=0.0):
+    """Time several callables fairly; return ``{name: Stats}`` (seconds per call).
+
+    Each contender is called ``warmup`` times, then calibrated so that one sample
+    (a batch of back-to-back calls) lasts at least ``min_sample_time``. Then ``repeats``
+    rounds run; in each round every contender takes one sample, and the order of the
+    contenders rotates from round to round (no one is always first after a pause).
+    ``settle`` seconds of sleep precede every sample (and calibration), so that spinning
+    worker threads of the previous contender do not steal the cores.
+    """
+    names = list(contenders)
+    numbers = {}
+    for name in names:
+        time.sleep(settle)
+        for _ in range(warmup):
+            contenders[name]()
+        numbers[name] = calibrate(contenders[name], min_sample_time)
+    samples = {name: [] for name in names}
+    for r in range(repeats):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            time.sleep(settle)
+            samples[name].append(_time_calls(contenders[name], numbers[name]))
+    return {name: Stats(statistics.median(s), min(s), max(s), s, numbers[name])
+            for name, s in samples.items()}
+
+
+@contextmanager
+def pinned_threads(n, minigrad=None, torch=None):
+    """Run the block with every library's thread count set to ``n``; restore afterwards.
+
+    Pins numpy's BLAS (and any OpenMP runtime) through threadpoolctl, minigrad's kernels
+    through ``minigrad.set_num_threads`` and PyTorch through ``torch.set_num_threads``
+    (pass the imported modules; None skips a library).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(limits=n)
+    except ImportError:  # without threadpoolctl numpy's BLAS threads cannot be pinned
+        limits = nullcontext()
+    saved_mg = minigrad.get_num_threads() if minigrad else None
+    saved_torch = torch.get_num_threads() if torch else None
+    with limits:
+        try:
+            if minigrad:
+                minigrad.set_num_threads(n)
+            if torch:
+                torch.set_num_threads(n)
+            yield
+        finally:
+            if minigrad:
+                minigrad.set_num_threads(saved_mg)
+            if torch:
+                torch.set_num_threads(saved_torch)
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages (None where the OS does not provide them)."""
+    try:
+        return os.getloadavg()
+    except (AttributeError, OSError):
+        return None
+
+
+def cpu_model():
+    """The CPU model name and the number of cores this process may use."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    return model, cores
