@@ -26,7 +26,7 @@ Example::
 
     from minigrad.data import load_mnist
     from minigrad.training import TrainConfig, train
-    history = train(TrainConfig(hidden=(1024, 1024), epochs=1, seed=0), load_mnist())
+    model, history = train(TrainConfig(hidden=(1024, 1024), epochs=1, seed=0), load_mnist())
     history[-1]["test_error"]     # a fraction, e.g. 0.03
 """
 import dataclasses

@@ -100,6 +100,7 @@ def test_bad_config_is_a_value_error(bad, message):
         TrainConfig(**bad)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow and NaN are the point
 def test_divergence_is_reported():
     with pytest.raises(FloatingPointError, match="diverged"):
         train(TrainConfig(epochs=1, hidden=(16,), max_norm=None, lr=1e30, batch_size=16),

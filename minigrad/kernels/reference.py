@@ -57,12 +57,14 @@ def dropout_forward(x, out, mask, seed, threshold, scale, n_threads):
     """Draw the keep-mask into ``mask`` (uint8 0/1); ``out = x * scale`` where kept, else 0."""
     keep = keep_mask(x.size, seed, threshold)
     mask[...] = keep
-    out[...] = np.where(keep, x * scale, 0)
+    out[...] = 0
+    np.multiply(x, scale, out=out, where=keep)  # dropped units never touch x: inf*0 is not NaN
 
 
 def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
     """``grad_in = grad_out * scale`` where ``mask`` is 1, else 0."""
-    grad_in[...] = np.where(mask.view(bool), grad_out * scale, 0)
+    grad_in[...] = 0
+    np.multiply(grad_out, scale, out=grad_in, where=mask.view(bool))
 
 
 def max_norm_columns(w, c, n_threads):
