@@ -59,7 +59,9 @@ class Function:
     ``backward(self, grad)`` receives d(loss)/d(output) and returns a tuple with one
     entry per input: d(loss)/d(input), shaped like that input, or None where
     ``self.needs_input_grad[i]`` is False (skipping work nobody needs). It must not
-    modify ``grad`` in place: the same array may be handed to several ops.
+    modify ``grad`` in place (the same array may be handed to several ops), and it
+    returns new arrays or views of ``grad``, never an array it keeps: leaves adopt
+    the arrays they receive (see ``run_backward``).
     """
 
     inputs = ()
@@ -115,20 +117,41 @@ def topological_order(root):
     return order
 
 
+def _base_array(a):
+    """The array that owns the memory ``a`` views (``a`` itself if it owns it)."""
+    while a.base is not None and isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def run_backward(root, grad):
-    """Propagate ``grad`` = d(loss)/d(root) to every leaf that requires a gradient."""
+    """Propagate ``grad`` = d(loss)/d(root) to every leaf that requires a gradient.
+
+    A leaf without a gradient *adopts* the array it receives instead of copying it
+    (for a large weight matrix, a copy per step is measurable). That is safe because
+    ``backward`` methods return either new arrays or views of the gradient they were
+    given, never arrays they keep; an array is copied only when its memory might be
+    shared: it belongs to the caller's ``grad``, another leaf already adopted it in
+    this pass, or it is read-only (e.g. a broadcast view).
+    """
     order = topological_order(root)
     pending = {id(root): grad}
+    shared = {id(_base_array(grad))}  # memory a leaf must not adopt
     for node in reversed(order):
         g = pending.pop(id(node), None)
         if g is None:
             continue
         fn = node._fn
-        if fn is None:  # a leaf: accumulate
-            if node.grad is None:
-                node.grad = np.array(g, dtype=node.data.dtype, copy=True)
-            else:
+        if fn is None:  # a leaf: adopt or accumulate
+            if node.grad is not None:
                 node.grad += g
+                continue
+            base = _base_array(g)
+            if id(base) in shared or not g.flags.writeable or g.dtype != node.data.dtype:
+                g = np.array(g, dtype=node.data.dtype, copy=True)
+                base = g
+            shared.add(id(base))
+            node.grad = g
             continue
         input_grads = fn.backward(g)
         assert len(input_grads) == len(fn.inputs), f"{type(fn).__name__}.backward arity"

@@ -151,3 +151,24 @@ def test_manual_seed_makes_dropout_reproducible():
     mg.manual_seed(123)
     b = mg.dropout(x, 0.5, training=True).data
     np.testing.assert_array_equal(a, b)
+
+
+def test_leaf_gradients_never_alias_each_other_or_the_callers_gradient():
+    """Leaves adopt gradient arrays without copying; shared memory must still be copied."""
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()          # Add hands the same array to both inputs
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad += 10
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    upstream = np.array([[5.0, 6.0]], dtype=np.float32)
+    x.reshape(1, 2).backward(upstream)  # the leaf receives a view of the caller's array
+    assert not np.shares_memory(x.grad, upstream)
+    x.grad += 1
+    np.testing.assert_array_equal(upstream, [[5.0, 6.0]])
+
+    y = mg.tensor([1.0, 2.0], requires_grad=True)
+    y.backward(upstream[0])            # the root itself is a leaf
+    assert not np.shares_memory(y.grad, upstream)
