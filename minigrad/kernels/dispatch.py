@@ -179,3 +179,28 @@ def max_norm_columns_(w, c):
     if not (c > 0 and math.isfinite(c)):
         raise ValueError(f"max-norm bound c must be a positive finite number, got {c}")
     backend.implementations["maxnorm"].max_norm_columns(w, c, backend.get_num_threads())
+
+
+def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):
+    """One SGD step on parameter array ``w`` (in place) with gradient ``g`` and velocity ``v``.
+
+    ``w`` and ``v`` (None when momentum is 0) must be writeable C-contiguous arrays of
+    one float dtype and shape; ``g`` may be any float array of that shape and dtype.
+    Hyperparameters are validated by the optimizer.
+    """
+    check_float_array("parameter", w)
+    check_float_array("gradient", g)
+    check_same_dtype("sgd", parameter=w, gradient=g)
+    if g.shape != w.shape:
+        raise ValueError(f"sgd: gradient shape {g.shape} != parameter shape {w.shape}")
+    if not (w.flags.c_contiguous and w.flags.writeable):
+        raise ValueError("sgd: the parameter must be a writeable C-contiguous array")
+    if momentum != 0:
+        if v is None or v.shape != w.shape or v.dtype != w.dtype or not v.flags.c_contiguous:
+            raise ValueError("sgd: momentum needs a C-contiguous velocity shaped like the parameter")
+        v_flat = v.reshape(-1)
+    else:
+        v_flat = w.reshape(-1)[:0]
+    backend.implementations["sgd"].sgd_update(
+        w.reshape(-1), np.ascontiguousarray(g).reshape(-1), v_flat, float(lr), float(momentum),
+        float(weight_decay), bool(nesterov), backend.get_num_threads())

@@ -76,3 +76,21 @@ def max_norm_columns(w, c, n_threads):
     norms = np.sqrt(np.einsum("ij,ij->j", w, w, dtype=np.float64))
     over = norms > c
     w[:, over] *= (c / norms[over]).astype(w.dtype)
+
+
+def sgd_update(w, g, v, lr, momentum, weight_decay, nesterov, n_threads):
+    """One SGD step in place: see ``minigrad.optim.SGD`` for the formula.
+
+    ``g <- g + weight_decay * w``; if momentum: ``v <- momentum * v + g`` and the
+    direction is ``g + momentum * v`` (Nesterov) or ``v``; ``w <- w - lr * direction``.
+    All arithmetic in the parameter's dtype; ``v`` is untouched when momentum is 0.
+    """
+    dtype = w.dtype.type
+    lr, momentum, weight_decay = dtype(lr), dtype(momentum), dtype(weight_decay)
+    if weight_decay != 0:
+        g = g + weight_decay * w
+    if momentum != 0:
+        v *= momentum
+        v += g
+        g = g + momentum * v if nesterov else v
+    w -= lr * g

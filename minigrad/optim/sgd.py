@@ -3,6 +3,8 @@ import numbers
 
 import numpy as np
 
+from ..kernels import dispatch
+
 
 def _check_nonnegative(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -79,22 +81,18 @@ class SGD:
             p.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient, then apply the constraints."""
+        """Update every parameter that has a gradient, then apply the constraints.
+
+        The update itself is one fused kernel pass per parameter
+        (``minigrad.kernels.dispatch.sgd_update_``).
+        """
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            dtype = p.data.dtype
-            g = p.grad
-            if self.weight_decay:
-                g = g + dtype.type(self.weight_decay) * p.data
-            if self.momentum:
-                v = self.velocity[i]
-                if v is None:
-                    v = self.velocity[i] = np.zeros_like(p.data)
-                v *= dtype.type(self.momentum)
-                v += g
-                g = g + dtype.type(self.momentum) * v if self.nesterov else v
-            p.data -= dtype.type(self.lr) * g
+            if self.momentum and self.velocity[i] is None:
+                self.velocity[i] = np.zeros_like(p.data)
+            dispatch.sgd_update_(p.data, p.grad, self.velocity[i], self.lr, self.momentum,
+                                 self.weight_decay, self.nesterov)
             if p.constraint is not None:
                 p.constraint(p)
             if self.constraint is not None and p.ndim == 2:
