@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+import minigrad
+
 from minigrad.cli import main
 
 
@@ -59,10 +61,12 @@ def test_max_norm_none_and_zero_disable_the_constraint():
     assert _max_norm("none") is None and _max_norm("0") is None and _max_norm("3") == 3.0
 
 
-def test_help_runs_as_a_module():
+def test_help_runs_as_a_module(tmp_path):
+    # Run the same minigrad this test imported (installed or source tree with built
+    # kernels), not whatever the working directory would put first on sys.path.
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(minigrad.__file__)))
     out = subprocess.run([sys.executable, "-m", "minigrad", "train", "--help"],
-                         capture_output=True, text=True, timeout=60,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert "--input-dropout" in out.stdout and "--momentum-epochs" in out.stdout
 
