@@ -43,6 +43,25 @@ def gemm(a, b, out, trans_a, trans_b, n_threads):
     np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=out)
 
 
+def gemm_epilogue(a, b, out, trans_a, trans_b, bias, relu, dropout, seed, threshold, scale,
+                  n_threads):
+    """``out = dropout(relu(op(a) @ op(b) + bias))``; each step only when asked for.
+
+    ``bias`` is None or an (n,) array; ``relu`` and ``dropout`` are flags; ``seed``,
+    ``threshold`` and ``scale`` are dropout's, as for :func:`dropout_forward` (element
+    ``(i, j)`` of the (m, n) output has counter ``i*n + j``). No mask is returned.
+    """
+    gemm(a, b, out, trans_a, trans_b, n_threads)
+    flat = out.reshape(-1)  # a view: out is C-contiguous
+    if bias is not None:
+        out += bias
+    if relu:
+        relu_forward(flat, flat, n_threads)
+    if dropout:
+        dropout_forward(flat.copy(), flat, np.empty(flat.size, np.uint8), seed, threshold,
+                        scale, n_threads)
+
+
 def relu_forward(x, out, n_threads):
     """``out = x`` where ``x > 0``, else 0 (NaN stays NaN; -0.0 becomes +0.0)."""
     out[...] = np.where(x <= 0, 0, x)
