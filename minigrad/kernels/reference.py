@@ -86,6 +86,25 @@ def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
     np.multiply(grad_out, scale, out=grad_in, where=mask.view(bool))
 
 
+def relu_dropout_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
+    """``grad_in = grad_out * scale`` where ``y > 0``, else 0; ``grad_bias`` (if not None) its column sums.
+
+    For ``y = dropout(relu(z))`` with kept units scaled by ``scale``, ``y > 0`` exactly
+    where the unit was kept and ``z > 0``: that is the whole mask. Arrays are (m, n);
+    ``grad_bias[j]`` adds ``grad_in[i, j]`` over i in row order, in the dtype.
+    """
+    grad_in[...] = 0
+    np.multiply(grad_out, scale, out=grad_in, where=y > 0)
+    if grad_bias is not None:
+        m, n = grad_in.shape
+        if n == 1 and m > 0:
+            # numpy sums a single contiguous column pairwise; add in row order instead.
+            grad_bias[...] = np.add.accumulate(grad_in[:, 0])[-1]
+        else:
+            # An axis-0 sum of a C-contiguous array adds whole rows in order (as the spec).
+            grad_in.sum(axis=0, out=grad_bias)
+
+
 def max_norm_columns(w, c, n_threads):
     """Project each column of ``w`` (in place) onto the L2 ball of radius ``c``.
 
