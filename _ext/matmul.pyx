@@ -446,7 +446,9 @@ def gemm_epilogue(const floating[:, ::1] a, const floating[:, ::1] b, floating[:
     with exactly the rules of ``relu_forward`` and ``dropout_forward``: the result is
     bit-identical to :func:`gemm`, numpy's ``+ bias`` (same dtype), ``relu_forward``
     and ``dropout_forward`` with the same seed, threshold and scale, applied one after
-    the other. Each thread applies the steps to its own block of ``out`` right after
+    the other (one IEEE-sanctioned exception: where the product and ``bias[j]`` are
+    both NaN, either NaN may come out, as compilers order the operands of ``+`` as they
+    like). Each thread applies the steps to its own block of ``out`` right after
     the block's last KC slice, while it is in cache: no extra pass over ``out``.
 
     Args:
