@@ -16,11 +16,13 @@ Design notes
   every element: a select, as in dropout.pyx, so the loop vectorises. It equals
   relu_backward followed by dropout_backward with the drawn mask, bit for bit (where
   ``y > 0`` both give ``grad_out * scale``; elsewhere both give +0.0).
-* ``grad_bias[j]`` is the sum of ``grad_in[i, j]`` over i = 0, 1, ..., m-1 in that
-  order, in the array's dtype, starting from row 0 (not from +0.0, which would turn a
-  column of -0.0 into +0.0). That is exactly numpy's ``grad_in.sum(axis=0)`` for a
+* ``grad_bias[j]`` is ``0 + grad_in[0, j] + grad_in[1, j] + ... + grad_in[m-1, j]``,
+  added left to right in the array's dtype (starting from +0.0, numpy's identity for
+  ``add``: a column of -0.0 sums to +0.0). That is exactly numpy's ``grad_in.sum(axis=0)`` for a
   C-contiguous array of n >= 2 columns (numpy adds whole rows in order; checked in
-  the tests), and close to it for one column, where numpy sums pairwise.
+  the tests), and close to it for one column, where numpy sums pairwise. (Except
+  which NaN comes out where a column meets two NaNs: IEEE 754 lets NaN + NaN return
+  either payload, and compilers commute additions.)
 * Threads split the *columns* into chunks of whole cache lines (16 floats): a thread
   owns its columns of ``grad_in`` and ``grad_bias``, and each column sum is the same
   sequence of additions on any thread count: results are bit-identical for any
@@ -52,10 +54,9 @@ cdef void _backward_columns(const floating* grad_out, const floating* y, floatin
             continue
         if i == 0:
             for j in range(j0, j1):
-                grad_bias[j] = grad_in[j]
-        else:
-            for j in range(j0, j1):
-                grad_bias[j] = grad_bias[j] + grad_in[row + j]
+                grad_bias[j] = 0
+        for j in range(j0, j1):
+            grad_bias[j] = grad_bias[j] + grad_in[row + j]
 
 
 def relu_dropout_backward(const floating[:, ::1] grad_out, const floating[:, ::1] y,

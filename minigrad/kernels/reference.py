@@ -91,17 +91,19 @@ def relu_dropout_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
 
     For ``y = dropout(relu(z))`` with kept units scaled by ``scale``, ``y > 0`` exactly
     where the unit was kept and ``z > 0``: that is the whole mask. Arrays are (m, n);
-    ``grad_bias[j]`` adds ``grad_in[i, j]`` over i in row order, in the dtype.
+    ``grad_bias[j] = 0 + grad_in[0, j] + ... + grad_in[m-1, j]``, left to right, in the dtype.
     """
     grad_in[...] = 0
     np.multiply(grad_out, scale, out=grad_in, where=y > 0)
     if grad_bias is not None:
         m, n = grad_in.shape
         if n == 1 and m > 0:
-            # numpy sums a single contiguous column pairwise; add in row order instead.
-            grad_bias[...] = np.add.accumulate(grad_in[:, 0])[-1]
+            # numpy sums a single contiguous column pairwise; add in row order instead
+            # (accumulate starts from row 0: adding +0.0 turns an all -0.0 sum into +0.0).
+            grad_bias[...] = np.add.accumulate(grad_in[:, 0])[-1] + grad_in.dtype.type(0)
         else:
-            # An axis-0 sum of a C-contiguous array adds whole rows in order (as the spec).
+            # numpy's axis-0 sum of a C-contiguous array starts from +0.0 and adds whole
+            # rows in order: the spec, exactly.
             grad_in.sum(axis=0, out=grad_bias)
 
 
