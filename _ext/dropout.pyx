@@ -19,25 +19,19 @@ element ``i`` (C order) is kept iff ``splitmix64(seed, i) >> 11 >= threshold``, 
   element is three 64-bit multiplies, shifts and xors (AVX-512DQ has the 64-bit
   multiply), a compare, and a select. The mask is drawn and the kept units scaled in
   one pass.
+
+The hash and the keep test live in ``elementwise.pxd`` (``splitmix64``,
+``dropout_keep``), shared with the GEMM epilogue, which drops units of a product
+without a separate pass.
 """
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport uint8_t, uint64_t
 
+from elementwise cimport dropout_keep
+
 # Elements per thread below which an extra thread does not pay (measured on 2 cores).
 cdef Py_ssize_t MIN_PER_THREAD = 8192
-
-
-cdef inline uint64_t splitmix64(uint64_t seed, uint64_t index) noexcept nogil:
-    """SplitMix64's output for counter ``index`` of stream ``seed`` (Steele, Lea & Flood 2014).
-
-    The golden-ratio increment followed by the MurmurHash3-style finaliser; all
-    arithmetic is modulo 2**64.
-    """
-    cdef uint64_t z = seed + (index + 1) * <uint64_t>0x9E3779B97F4A7C15ULL
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EBULL
-    return z ^ (z >> 31)
 
 
 cdef void _dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1] mask,
@@ -47,7 +41,7 @@ cdef void _dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1
     cdef bint keep
     cdef floating scaled
     for i in range(start, stop):
-        keep = (splitmix64(seed, <uint64_t>i) >> 11) >= threshold
+        keep = dropout_keep(seed, <uint64_t>i, threshold)
         mask[i] = keep
         # Loaded and scaled for every element, so that what remains is a select, which
         # vectorises without masked loads (AVX2) and needs no unpredictable branch.

@@ -58,11 +58,22 @@ Determinism: threads split the *output* (column blocks, then row groups), never 
 inner dimension. Each element of C is computed by the same micro-kernel arithmetic:
 a sum over each KC slice in k order, and the slices added to C in k order. KC does not
 depend on the thread count, so results are bit-identical for any ``n_threads``.
+
+Epilogue (``gemm_epilogue``): a dense layer's forward is ``dropout(relu(X @ W + b))``.
+Run separately, each of the three steps is a full pass over C from memory (plus an
+allocation). Instead, the task that owns a row block of a column block applies them
+right after that block's last KC slice, while it is in cache (``apply_epilogue``). The
+steps are the ones of numpy's ``+`` and of the relu and dropout kernels, with the rules
+taken from ``elementwise.pxd`` and dropout's counter the element's C-order index in C,
+so fusing changes no bit. (Finer fusion, on each micro-tile still in registers, would
+save a little more but would thread the epilogue through the micro-kernel.)
 """
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport uintptr_t
+from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
+
+from elementwise cimport dropout_keep, relu_value
 
 ctypedef fused floating:
     float
@@ -241,13 +252,60 @@ cdef void macro_kernel(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t kc,
                             ctile[i * ldc + j] = tile[i * nr + j]
 
 
+cdef struct Epilogue:
+    # What gemm_epilogue applies to C after the product, in this order (NULL: nothing).
+    const void* bias      # n values of C's dtype added to every row, or NULL
+    bint relu
+    bint dropout
+    uint64_t seed
+    uint64_t threshold
+    double scale          # the kept units' factor; exactly C's dtype value (float -> double is exact)
+
+
+cdef void apply_epilogue(const Epilogue* epi, floating* c, Py_ssize_t n,
+                         Py_ssize_t row0, Py_ssize_t rows,
+                         Py_ssize_t col0, Py_ssize_t cols) noexcept nogil:
+    """Bias, ReLU, dropout on ``C[row0:row0+rows, col0:col0+cols]`` (C is m x n, C order).
+
+    Element for element the same operations as numpy's ``+ bias`` followed by the relu
+    and dropout kernels (the rules come from ``elementwise.pxd``), so the result is
+    bit-identical to that sequence. One row segment (at most NC_MAX values, in L1) at a
+    time, one simple loop per step: each vectorises like the stand-alone kernel.
+    """
+    cdef const floating* bias = <const floating*>epi.bias
+    cdef floating scale = <floating>epi.scale
+    cdef uint64_t seed = epi.seed, threshold = epi.threshold
+    cdef floating scaled
+    cdef floating* row
+    cdef Py_ssize_t i, j
+    cdef uint64_t first
+    for i in range(row0, row0 + rows):
+        row = c + i * n + col0
+        if bias != NULL:
+            for j in range(cols):
+                row[j] = row[j] + bias[col0 + j]
+        if epi.relu:
+            for j in range(cols):
+                row[j] = relu_value(row[j])
+        if epi.dropout:
+            first = <uint64_t>(i * n + col0)       # the C-order index of row[0]
+            for j in range(cols):
+                scaled = row[j] * scale  # for every element, as in dropout.pyx: a select
+                row[j] = scaled if dropout_keep(seed, first + <uint64_t>j, threshold) else 0
+
+
 cdef void gemm_task(const floating* a, Py_ssize_t lda, bint trans_a,
                     const floating* b, Py_ssize_t ldb, bint trans_b,
                     floating* c, Py_ssize_t ldc, Py_ssize_t k,
                     Py_ssize_t row_begin, Py_ssize_t row_end,
                     Py_ssize_t col0, Py_ssize_t cols,
-                    floating* apack, floating* bpack, floating* tile) noexcept nogil:
-    """C[row_begin:row_end, col0:col0+cols] = op(A) @ op(B) for those rows and columns."""
+                    floating* apack, floating* bpack, floating* tile,
+                    const Epilogue* epi) noexcept nogil:
+    """C[row_begin:row_end, col0:col0+cols] = op(A) @ op(B) for those rows and columns.
+
+    With an epilogue (``epi`` not NULL), each row block gets it right after its last
+    KC slice, while that block of C is still in cache.
+    """
     cdef Py_ssize_t qk, qi, k0, kc, i0, rows
     for qk in range(cdiv(k, KC)):            # KC slices strictly in k order
         k0 = qk * KC
@@ -259,6 +317,8 @@ cdef void gemm_task(const floating* a, Py_ssize_t lda, bint trans_a,
             pack_a(a, lda, trans_a, i0, rows, k0, kc, apack)
             macro_kernel(rows, cols, kc, apack, bpack, c + i0 * ldc + col0, ldc,
                          k0 > 0, tile)
+            if epi != NULL and k0 + kc == k:
+                apply_epilogue(epi, c, ldc, i0, rows, col0, cols)
 
 
 cdef inline void* align_up(void* p) noexcept nogil:
@@ -269,8 +329,10 @@ cdef inline void* align_up(void* p) noexcept nogil:
 cdef int gemm_core(const floating* a, Py_ssize_t lda, bint trans_a,
                    const floating* b, Py_ssize_t ldb, bint trans_b,
                    floating* c, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                   int n_threads) noexcept nogil:
+                   int n_threads, const Epilogue* epi) noexcept nogil:
     """Split C into tasks, give each thread its own packing buffers, run the tasks.
+
+    ``epi``: NULL, or the epilogue each task applies to its part of C when done.
 
     Returns 0, or -1 when the packing buffers could not be allocated.
     """
@@ -324,7 +386,7 @@ cdef int gemm_core(const floating* a, Py_ssize_t lda, bint trans_a,
         row_begin = rg * rb_per_group * MC
         row_end = min(m, row_begin + rb_per_group * MC)
         gemm_task(a, lda, trans_a, b, ldb, trans_b, c, n, k, row_begin, row_end, col0, cols,
-                  mine, mine + MC * KC, mine + MC * KC + KC * cb_width)
+                  mine, mine + MC * KC, mine + MC * KC + KC * cb_width, epi)
     free(raw)
     return 0
 
@@ -364,6 +426,79 @@ def gemm(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] ou
         return
     with nogil:
         status = gemm_core(&a[0, 0], a.shape[1], trans_a, &b[0, 0], b.shape[1], trans_b,
-                           &out[0, 0], m, n, k, n_threads)
+                           &out[0, 0], m, n, k, n_threads, NULL)
     if status != 0:
         raise MemoryError("gemm: could not allocate the packing buffers")
+
+
+def gemm_epilogue(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] out,
+                  bint trans_a, bint trans_b, bias, bint relu, bint dropout,
+                  uint64_t seed, uint64_t threshold, floating scale, int n_threads):
+    """``out[...] = dropout(relu(op(a) @ op(b) + bias))``, each step optional, in one pass.
+
+    The GEMM of :func:`gemm`; then, when the flag or argument says so,
+
+    * ``out[i, j] += bias[j]``                              (``bias`` not None)
+    * ``out[i, j] = 0 if out[i, j] <= 0 else out[i, j]``    (``relu``)
+    * ``out[i, j] = out[i, j] * scale`` if element ``i*n + j`` is kept in stream
+      ``seed`` at ``threshold``, else 0                     (``dropout``)
+
+    with exactly the rules of ``relu_forward`` and ``dropout_forward``: the result is
+    bit-identical to :func:`gemm`, numpy's ``+ bias`` (same dtype), ``relu_forward``
+    and ``dropout_forward`` with the same seed, threshold and scale, applied one after
+    the other (one IEEE-sanctioned exception: where the product and ``bias[j]`` are
+    both NaN, either NaN may come out, as compilers order the operands of ``+`` as they
+    like). Each thread applies the steps to its own block of ``out`` right after
+    the block's last KC slice, while it is in cache: no extra pass over ``out``.
+
+    Args:
+        a, b, out, trans_a, trans_b, n_threads: as for :func:`gemm`; out is (m, n).
+        bias: None, or a C-contiguous (n,) array of out's dtype.
+        relu, dropout: apply that step.
+        seed, threshold, scale: dropout's stream, ``ceil(p * 2**53)`` and the factor of
+            kept units, as for ``dropout_forward`` (ignored unless ``dropout``). No mask
+            is written: ``relu_dropout_backward`` needs only ``out``.
+
+    Example::
+
+        >>> a = np.ones((2, 3)); b = np.ones((3, 2)); out = np.empty((2, 2))
+        >>> gemm_epilogue(a, b, out, False, False, np.array([-4.0, 1.0]), True, False,
+        ...               0, 0, 1.0, 1)
+        >>> out
+        array([[0., 4.],
+               [0., 4.]])
+    """
+    cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
+    cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
+    cdef Py_ssize_t kb = b.shape[1] if trans_b else b.shape[0]
+    cdef Py_ssize_t n = b.shape[0] if trans_b else b.shape[1]
+    cdef const floating[::1] bias_view
+    cdef Epilogue epi
+    cdef int status
+    if k != kb or out.shape[0] != m or out.shape[1] != n:
+        raise ValueError(
+            f"gemm_epilogue: op(a) is ({m}, {k}), op(b) is ({kb}, {n}), out is "
+            f"({out.shape[0]}, {out.shape[1]}): shapes do not align")
+    if bias is not None:
+        bias_view = bias
+        if bias_view.shape[0] != n:
+            raise ValueError(f"gemm_epilogue: bias has length {bias_view.shape[0]}, "
+                             f"out has {n} columns")
+    if m == 0 or n == 0:
+        return
+    epi.bias = &bias_view[0] if bias is not None else NULL
+    epi.relu = relu
+    epi.dropout = dropout
+    epi.seed = seed
+    epi.threshold = threshold
+    epi.scale = scale
+    with nogil:
+        if k == 0:
+            memset(&out[0, 0], 0, m * n * sizeof(out[0, 0]))
+            apply_epilogue(&epi, &out[0, 0], n, 0, m, 0, n)
+            status = 0
+        else:
+            status = gemm_core(&a[0, 0], a.shape[1], trans_a, &b[0, 0], b.shape[1], trans_b,
+                               &out[0, 0], m, n, k, n_threads, &epi)
+    if status != 0:
+        raise MemoryError("gemm_epilogue: could not allocate the packing buffers")

@@ -5,7 +5,8 @@ Design notes
 * One comparison and one select per element, so memory bandwidth is the limit. The
   select is written ``0 if x <= 0 else x`` (not ``x if x > 0 else 0``) because the
   two differ on NaN: this form lets NaN through, as the numpy twin does, and maps
-  -0.0 to +0.0. The compiler turns it into a vector compare and blend.
+  -0.0 to +0.0. The compiler turns it into a vector compare and blend. The rule lives
+  in ``elementwise.pxd`` (``relu_value``), shared with the GEMM epilogue.
 * Each element's result depends on that element alone, so splitting the array into
   contiguous chunks, one per thread, gives the same bits on any thread count.
   Threads only pay above ``MIN_PER_THREAD`` elements each: below that, starting the
@@ -16,6 +17,8 @@ Design notes
 from cython cimport floating
 from cython.parallel cimport prange
 
+from elementwise cimport relu_value
+
 # Elements per thread below which an extra thread does not pay (measured on 2 cores).
 cdef Py_ssize_t MIN_PER_THREAD = 32768
 
@@ -24,7 +27,7 @@ cdef void _relu_forward(const floating[::1] x, floating[::1] out,
                         Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(start, stop):
-        out[i] = 0 if x[i] <= 0 else x[i]
+        out[i] = relu_value(x[i])
 
 
 cdef void _relu_backward(const floating[::1] grad_out, const floating[::1] y,

@@ -16,6 +16,11 @@ What is compared (float32, at 1 and 2 threads, every library pinned to that coun
 * dropout (p = 0.5) and ReLU throughput in elements/s on a 128 x 1024 array, forward
   and forward+backward, through ``minigrad.kernels.dispatch`` (compiled kernels when
   built, otherwise their numpy twins: the printed backend_info says which ran).
+* the fused dense layer: forward ``dropout(relu(X @ W + b))`` (GFLOP/s of the product;
+  minigrad's ``linear_forward``, one kernel) and its backward below the product, the
+  gradient w.r.t. ``X @ W + b`` and the bias (elements/s; ``relu_dropout_backward``).
+  numpy and torch run the same steps one by one. bench_fused.py compares minigrad's
+  fused and unfused forms.
 
 Contenders are interleaved, warmed up, and summarised by median and min-max spread over
 the repeats (see timing.py). Run it on a quiet machine: load average is printed before
@@ -82,7 +87,7 @@ def elementwise_contenders(rng):
 
     def mg_dropout_fwd_bwd():
         out, mask = dispatch.dropout_forward(x, P_DROP, next(seeds))
-        return dispatch.dropout_backward(g, mask, P_DROP)
+        return dispatch.apply_dropout_mask(g, mask, P_DROP)
 
     def np_dropout_fwd():
         return x * (np_rng.random(x.shape, dtype=np.float32) >= P_DROP) / np.float32(1 - P_DROP)
@@ -119,6 +124,53 @@ def elementwise_contenders(rng):
         ops["dropout fwd+bwd"]["torch"] = torch_dropout_fwd_bwd
         ops["relu fwd"]["torch"] = lambda: torch.relu(tx)
         ops["relu bwd"]["torch"] = lambda: torch.ops.aten.threshold_backward(tg, ty, 0)
+    return ops
+
+
+FUSED_SHAPE = (128, 784, 1024)  # (m, k, n): X is (m, k), W is (k, n)
+
+
+def fused_contenders(rng):
+    """{op: (unit, work, {library: callable})} for the fused dense-layer kernels."""
+    m, k, n = FUSED_SHAPE
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    w = rng.standard_normal((k, n), dtype=np.float32) / np.float32(np.sqrt(k))
+    b = rng.standard_normal(n, dtype=np.float32)
+    g = rng.standard_normal((m, n), dtype=np.float32)
+    seeds = itertools.count(777)
+    np_rng = np.random.default_rng(1)
+    scale = np.float32(1.0 / (1.0 - P_DROP))
+    y = dispatch.linear_forward(x, w, b, relu=True, p=P_DROP, seed=5)
+
+    def np_forward():
+        keep = np_rng.random((m, n), dtype=np.float32) >= P_DROP
+        return np.maximum(x @ w + b, 0) * keep * scale
+
+    def np_backward():
+        grad_in = np.where(y > 0, g * scale, np.float32(0))
+        return grad_in, grad_in.sum(axis=0)
+
+    ops = {
+        f"dense fwd {m}x{k}->{n}": ("GFLOP/s", 2.0 * m * k * n, {
+            "minigrad": lambda: dispatch.linear_forward(x, w, b, relu=True, p=P_DROP,
+                                                        seed=next(seeds)),
+            "numpy": np_forward}),
+        f"dense bwd (no matmul) {m}x{n}": ("Melem/s", float(m * n), {
+            "minigrad": lambda: dispatch.relu_dropout_backward(g, y, P_DROP),
+            "numpy": np_backward}),
+    }
+    if torch is not None:
+        F = torch.nn.functional
+        tx, tw, tb = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
+        tg, ty = torch.from_numpy(g), torch.from_numpy(y)
+        ops[f"dense fwd {m}x{k}->{n}"][2]["torch"] = lambda: F.dropout(
+            torch.relu(torch.addmm(tb, tx, tw)), P_DROP, training=True)
+
+        def torch_backward():
+            # What autograd runs below the matmul: dropout's and relu's backward, bias sum.
+            grad_in = torch.ops.aten.threshold_backward(tg * float(scale), ty, 0)
+            return grad_in, grad_in.sum(0)
+        ops[f"dense bwd (no matmul) {m}x{n}"][2]["torch"] = torch_backward
     return ops
 
 
@@ -192,6 +244,12 @@ def main(argv=None):
                 rows.append({"kind": "elementwise", "op": f"{op} 128x1024",
                              "threads": n_threads, "unit": "Melem/s",
                              "work": float(np.prod(ELEMENTWISE_SHAPE)), "stats": stats})
+                print_row(rows[-1], libs)
+            for op, (unit, work, fns) in fused_contenders(rng).items():
+                stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
+                                    settle=settle)
+                rows.append({"kind": "fused", "op": op, "threads": n_threads, "unit": unit,
+                             "work": work, "stats": stats})
                 print_row(rows[-1], libs)
     env["load_after"] = load_average()
     print(f"\nload average after: {fmt_load(env['load_after'])}")

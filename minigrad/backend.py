@@ -26,7 +26,7 @@ import numpy as np
 
 from .kernels import reference
 
-KERNELS = ("matmul", "relu", "dropout", "maxnorm", "sgd")
+KERNELS = ("matmul", "relu", "dropout", "maxnorm", "relu_dropout", "sgd")
 BACKENDS = ("compiled", "numpy")
 MATMUL_CHOICES = ("minigrad", "blas")
 

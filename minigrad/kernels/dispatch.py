@@ -47,6 +47,27 @@ def check_probability(p):
     return p
 
 
+def check_seed(seed):
+    """Return the dropout stream ``seed`` as an int after checking it is in [0, 2**64)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"dropout seed must be an int, got {type(seed).__name__}")
+    seed = int(seed)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"dropout seed must be in [0, 2**64), got {seed}")
+    return seed
+
+
+def dropout_threshold(p):
+    """The kernels' keep threshold for drop probability ``p``: ``ceil(p * 2**53)``."""
+    return math.ceil(p * 2.0**53)
+
+
+def _check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def _as_c_matrix(name, x):
     """Return (C-contiguous 2-D array, transposed?) for a 2-D float array."""
     if x.flags.c_contiguous:
@@ -80,6 +101,106 @@ def matmul(a, b, trans_a=False, trans_b=False):
     backend.implementations["matmul"].gemm(a, b, out, trans_a != flip_a, trans_b != flip_b,
                                            backend.get_num_threads())
     return out
+
+
+def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True):
+    """Return ``dropout(relu(x @ w + bias))``, a dense layer's forward, in one fused kernel.
+
+    Each step is optional: ``bias`` None skips the addition, ``relu`` False the ReLU,
+    ``p == 0`` the dropout. Dropout keeps each unit with probability ``1 - p`` and
+    scales kept units by ``1/(1-p)`` (by 1 when ``inverted`` is False); unit ``(i, j)``
+    of the (m, n) output is kept iff element ``i*n + j`` is kept by
+    :func:`dropout_forward` with the same ``seed``. The result is bit-identical to
+    ``matmul``, ``+ bias``, :func:`relu_forward` and :func:`dropout_forward` in turn;
+    no mask is returned, because :func:`relu_dropout_backward` needs only the output.
+
+    Args:
+        x: (m, k) float32/float64 array (a transposed view is not copied).
+        w: (k, n) array of the same dtype (weights stored inputs x outputs).
+        bias: None or an (n,) array of the same dtype.
+        relu: apply ReLU (a bool).
+        p: drop probability in [0, 1].
+        seed: int in [0, 2**64), required when ``p > 0`` (draw it with
+            ``minigrad.random.draw_seed``).
+        inverted: scale kept units by ``1/(1-p)`` (True) or not at all (False).
+
+    Example::
+
+        >>> x = np.ones((2, 3), np.float32); w = np.ones((3, 4), np.float32)
+        >>> linear_forward(x, w, bias=np.zeros(4, np.float32), relu=True, p=0.5, seed=7).shape
+        (2, 4)
+    """
+    check_float_array("x", x)
+    check_float_array("w", w)
+    check_same_dtype("linear_forward", x=x, w=w)
+    if x.ndim != 2 or w.ndim != 2:
+        raise ValueError(f"linear_forward needs 2-D x and w, got shapes {x.shape} and {w.shape}")
+    (m, k), (k2, n) = x.shape, w.shape
+    if k != k2:
+        raise ValueError(f"linear_forward: shapes {x.shape} and {w.shape} do not align "
+                         f"(inner dimensions {k} != {k2})")
+    if bias is not None:
+        check_float_array("bias", bias)
+        check_same_dtype("linear_forward", x=x, bias=bias)
+        if bias.shape != (n,):
+            raise ValueError(f"linear_forward: bias shape {bias.shape} != ({n},), "
+                             f"the columns of w {w.shape}")
+        bias = np.ascontiguousarray(bias)
+    relu = _check_flag("relu", relu)
+    inverted = _check_flag("inverted", inverted)
+    p = check_probability(p)
+    dropout = p > 0
+    if dropout or seed is not None:
+        seed = check_seed(seed)
+    x, flip_x = _as_c_matrix("x", x)
+    w, flip_w = _as_c_matrix("w", w)
+    out = np.empty((m, n), dtype=x.dtype)
+    backend.implementations["matmul"].gemm_epilogue(
+        x, w, out, flip_x, flip_w, bias, relu, dropout, seed if dropout else 0,
+        dropout_threshold(p), dropout_scale(p, x.dtype, inverted), backend.get_num_threads())
+    return out
+
+
+def relu_dropout_backward(grad_out, y, p, inverted=True, bias_grad=True):
+    """Return ``(grad_in, grad_bias)``: the backward of ``y = dropout(relu(x @ w + bias))`` to ``z = x @ w + bias``.
+
+    ``d y / d z = scale`` where ``y > 0`` (the unit was kept and ReLU passed it), else 0,
+    with ``scale = 1/(1-p)`` (1 when ``inverted`` is False): so
+    ``grad_in = grad_out * scale`` where ``y > 0``, else 0, and
+    ``grad_bias = grad_in.sum(axis=0)`` (added in row order; None unless ``bias_grad``).
+    With ``p = 0`` it is the backward of ReLU alone (and the bias sum).
+
+    Args:
+        grad_out: (m, n) gradient w.r.t. ``y``, float32 or float64.
+        y: the (m, n) forward output (of :func:`linear_forward`), same dtype.
+        p: the drop probability used in the forward.
+        inverted: as in the forward.
+        bias_grad: also return the bias gradient, an (n,) array.
+
+    Example::
+
+        >>> g = np.ones((2, 2)); y = np.array([[0.0, 2.0], [2.0, 2.0]])
+        >>> relu_dropout_backward(g, y, 0.5)
+        (array([[0., 2.],
+               [2., 2.]]), array([2., 4.]))
+    """
+    check_float_array("grad_out", grad_out)
+    check_float_array("y", y)
+    check_same_dtype("relu_dropout_backward", grad_out=grad_out, y=y)
+    if grad_out.ndim != 2 or grad_out.shape != y.shape:
+        raise ValueError(f"relu_dropout_backward needs 2-D grad_out and y of one shape, "
+                         f"got {grad_out.shape} and {y.shape}")
+    p = check_probability(p)
+    inverted = _check_flag("inverted", inverted)
+    bias_grad = _check_flag("bias_grad", bias_grad)
+    g = np.ascontiguousarray(grad_out)
+    yc = np.ascontiguousarray(y)
+    grad_in = np.empty_like(g)
+    grad_bias = np.empty(g.shape[1], dtype=g.dtype) if bias_grad else None
+    backend.implementations["relu_dropout"].relu_dropout_backward(
+        g, yc, dropout_scale(p, g.dtype, inverted), grad_in, grad_bias,
+        backend.get_num_threads())
+    return grad_in, grad_bias
 
 
 def _flat(name, x):
@@ -127,12 +248,8 @@ def dropout_forward(x, p, seed, inverted=True):
     """
     p = check_probability(p)
     flat = _flat("x", x)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"dropout seed must be an int, got {type(seed).__name__}")
-    seed = int(seed)
-    if not 0 <= seed < 2**64:
-        raise ValueError(f"dropout seed must be in [0, 2**64), got {seed}")
-    threshold = math.ceil(p * 2.0**53)
+    seed = check_seed(seed)
+    threshold = dropout_threshold(p)
     out = np.empty_like(flat)
     mask = np.empty(flat.shape, dtype=np.uint8)
     backend.implementations["dropout"].dropout_forward(

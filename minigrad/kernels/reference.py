@@ -43,6 +43,25 @@ def gemm(a, b, out, trans_a, trans_b, n_threads):
     np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=out)
 
 
+def gemm_epilogue(a, b, out, trans_a, trans_b, bias, relu, dropout, seed, threshold, scale,
+                  n_threads):
+    """``out = dropout(relu(op(a) @ op(b) + bias))``; each step only when asked for.
+
+    ``bias`` is None or an (n,) array; ``relu`` and ``dropout`` are flags; ``seed``,
+    ``threshold`` and ``scale`` are dropout's, as for :func:`dropout_forward` (element
+    ``(i, j)`` of the (m, n) output has counter ``i*n + j``). No mask is returned.
+    """
+    gemm(a, b, out, trans_a, trans_b, n_threads)
+    flat = out.reshape(-1)  # a view: out is C-contiguous
+    if bias is not None:
+        out += bias
+    if relu:
+        relu_forward(flat, flat, n_threads)
+    if dropout:
+        dropout_forward(flat.copy(), flat, np.empty(flat.size, np.uint8), seed, threshold,
+                        scale, n_threads)
+
+
 def relu_forward(x, out, n_threads):
     """``out = x`` where ``x > 0``, else 0 (NaN stays NaN; -0.0 becomes +0.0)."""
     out[...] = np.where(x <= 0, 0, x)
@@ -65,6 +84,27 @@ def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
     """``grad_in = grad_out * scale`` where ``mask`` is 1, else 0."""
     grad_in[...] = 0
     np.multiply(grad_out, scale, out=grad_in, where=mask.view(bool))
+
+
+def relu_dropout_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
+    """``grad_in = grad_out * scale`` where ``y > 0``, else 0; ``grad_bias`` (if not None) its column sums.
+
+    For ``y = dropout(relu(z))`` with kept units scaled by ``scale``, ``y > 0`` exactly
+    where the unit was kept and ``z > 0``: that is the whole mask. Arrays are (m, n);
+    ``grad_bias[j] = 0 + grad_in[0, j] + ... + grad_in[m-1, j]``, left to right, in the dtype.
+    """
+    grad_in[...] = 0
+    np.multiply(grad_out, scale, out=grad_in, where=y > 0)
+    if grad_bias is not None:
+        m, n = grad_in.shape
+        if n == 1 and m > 0:
+            # numpy sums a single contiguous column pairwise; add in row order instead
+            # (accumulate starts from row 0: adding +0.0 turns an all -0.0 sum into +0.0).
+            grad_bias[...] = np.add.accumulate(grad_in[:, 0])[-1] + grad_in.dtype.type(0)
+        else:
+            # numpy's axis-0 sum of a C-contiguous array starts from +0.0 and adds whole
+            # rows in order: the spec, exactly.
+            grad_in.sum(axis=0, out=grad_bias)
 
 
 def max_norm_columns(w, c, n_threads):
