@@ -8,3 +8,4 @@ from .masks import dropout_layers, forward_with_masks
 from .mc_dropout import mc_dropout_predict
 from .module import Module
 from .parameter import Parameter
+from .fusion import fusion_enabled, set_fusion

@@ -1,4 +1,5 @@
 """Sequential: layers applied one after another."""
+from .fusion import run_layers
 from .module import Module
 
 
@@ -22,9 +23,8 @@ class Sequential(Module):
             setattr(self, str(i), layer)
 
     def forward(self, x):
-        for layer in self._modules.values():
-            x = layer(x)
-        return x
+        # Linear -> ReLU -> Dropout runs execute as one fused kernel: same results.
+        return run_layers(list(self._modules.values()), x)
 
     def __getitem__(self, index):
         layers = list(self._modules.values())

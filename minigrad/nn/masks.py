@@ -36,8 +36,10 @@ def forward_with_masks(model, x, masks=None):
     try:
         for layer, mask in zip(layers, masks or [None] * len(layers)):
             layer.replay_mask = mask
+            layer.capture_mask = True
         out = model(x)
     finally:
         for layer in layers:
             layer.replay_mask = None
+            layer.capture_mask = False
     return out, [layer.last_mask for layer in layers]

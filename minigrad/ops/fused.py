@@ -1,0 +1,67 @@
+"""The fused hidden layer of a dropout MLP: y = dropout(relu(x @ W + b)) in one kernel.
+
+Unfused, a hidden layer makes four passes over its (batch, units) output: the GEMM
+writes it, the bias add, ReLU and dropout each read and write it again, and dropout
+also stores a mask for backward. Here the GEMM's write-back does all of it while each
+block of the output is still in cache (``dispatch.linear_forward``).
+
+Backward needs no mask. With inverted dropout (scale s = 1/(1-p), or s = 1 under the
+weight-scaling rule) a unit's output is y = s * relu(z) if kept, else 0, so
+
+    dy/dz = s   where y > 0 (kept *and* z > 0),    0 elsewhere,
+
+and the forward output alone says where: ``dz = where(y > 0, s * dy, 0)``. Then, as
+for any linear layer, dW = x.T @ dz, db = sum over the batch of dz, dx = dz @ W.T.
+
+For the same seed the fused op draws the same mask as the unfused ops
+(``relu`` then ``dropout``): same GEMM, same hash of (seed, element index), same
+arithmetic, hence bit-identical outputs and gradients (``tests/test_fused.py``).
+This op is an optimisation that ``nn.Sequential`` applies behind the layer API; the
+unfused ops remain the reference.
+"""
+from ..autograd import Function
+from ..kernels import dispatch
+
+
+class FusedLinear(Function):
+    """y = [dropout](relu?(x @ W + b)); dz = where(y > 0, s dy, 0) (or dy without ReLU)."""
+
+    def forward(self, x, w, b=None, *, relu, p, seed, inverted):
+        self.x, self.w, self.relu, self.p, self.inverted = x, w, relu, p, inverted
+        self.has_bias = b is not None
+        self.y = dispatch.linear_forward(x, w, b, relu=relu, p=p, seed=seed, inverted=inverted)
+        return self.y
+
+    def backward(self, grad):
+        need_x, need_w = self.needs_input_grad[:2]
+        need_b = self.has_bias and self.needs_input_grad[2]
+        if self.relu:
+            dz, _ = dispatch.relu_dropout_backward(grad, self.y, self.p, self.inverted,
+                                                   bias_grad=False)
+        else:
+            dz = grad
+        # numpy's own reduction, as the unfused bias add's backward uses: for a single
+        # column numpy sums pairwise, not row by row, and the two paths must agree bitwise.
+        db = dz.sum(axis=0) if need_b else None
+        dx = dispatch.matmul(dz, self.w, trans_b=True) if need_x else None
+        dw = dispatch.matmul(self.x, dz, trans_a=True) if need_w else None
+        return (dx, dw, db) if self.has_bias else (dx, dw)
+
+
+def fused_linear(x, weight, bias=None, relu=False, p=0.0, seed=None, inverted=True):
+    """``dropout(relu(x @ weight + bias))`` as one op (each stage optional).
+
+    Args:
+        x: Tensor (batch, in_features); weight: (in_features, out_features); bias:
+            (out_features,) or None.
+        relu: apply ReLU after the bias.
+        p: drop probability of the dropout after ReLU (0: no dropout). Dropout without
+            ReLU is not fused (its backward would need the mask).
+        seed: the 64-bit seed of the dropout mask (``minigrad.random.draw_seed``).
+        inverted: scale kept units by 1/(1-p) (else leave them unscaled).
+    """
+    p = dispatch.check_probability(p)
+    if p > 0 and not relu:
+        raise ValueError("fused_linear: dropout is fused only after a ReLU")
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return FusedLinear.apply(*inputs, relu=bool(relu), p=p, seed=seed, inverted=bool(inverted))
