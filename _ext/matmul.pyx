@@ -259,7 +259,7 @@ cdef struct Epilogue:
     bint dropout
     uint64_t seed
     uint64_t threshold
-    double scale          # the kept units' factor; exactly C's dtype value (float -> double is exact)
+    double scale          # kept units' factor, a value of C's dtype (exact in a double)
 
 
 cdef void apply_epilogue(const Epilogue* epi, floating* c, Py_ssize_t n,

@@ -162,7 +162,9 @@ def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True)
 
 
 def relu_dropout_backward(grad_out, y, p, inverted=True, bias_grad=True):
-    """Return ``(grad_in, grad_bias)``: the backward of ``y = dropout(relu(x @ w + bias))`` to ``z = x @ w + bias``.
+    """Return ``(grad_in, grad_bias)``, gradients w.r.t. ``z = x @ w + bias`` and ``bias``.
+
+    The backward of ``y = dropout(relu(z))`` (the output of :func:`linear_forward`).
 
     ``d y / d z = scale`` where ``y > 0`` (the unit was kept and ReLU passed it), else 0,
     with ``scale = 1/(1-p)`` (1 when ``inverted`` is False): so

@@ -87,7 +87,7 @@ def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
 
 
 def relu_dropout_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
-    """``grad_in = grad_out * scale`` where ``y > 0``, else 0; ``grad_bias`` (if not None) its column sums.
+    """``grad_in = grad_out * scale`` where ``y > 0``, else 0; ``grad_bias``: its column sums.
 
     For ``y = dropout(relu(z))`` with kept units scaled by ``scale``, ``y > 0`` exactly
     where the unit was kept and ``z > 0``: that is the whole mask. Arrays are (m, n);
