@@ -29,6 +29,7 @@ from .kernels import reference
 KERNELS = ("matmul", "relu", "dropout", "maxnorm", "relu_dropout", "sgd")
 BACKENDS = ("compiled", "numpy")
 MATMUL_CHOICES = ("minigrad", "blas")
+MAX_THREADS = 2**31 - 1
 
 
 def _import_compiled():
@@ -119,8 +120,8 @@ def set_num_threads(n):
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"number of threads must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
+    if not 1 <= n <= MAX_THREADS:  # the kernels take a C int
+        raise ValueError(f"number of threads must be >= 1 and <= {MAX_THREADS}, got {n}")
     _state["num_threads"] = int(n)
 
 

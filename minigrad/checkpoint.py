@@ -33,6 +33,7 @@ Example::
 """
 import json
 import os
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -184,7 +185,10 @@ def _read_archive(path):
         assert isinstance(archive, np.lib.npyio.NpzFile)  # the zip signature guarantees it
         with archive:
             return {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+            struct.error, NotImplementedError, RuntimeError) as exc:
+        # (a corrupted zip directory can also claim an unknown compression method or
+        # zip version, NotImplementedError, or encryption, RuntimeError)
         if "pickle" in str(exc) or "Object arrays" in str(exc):
             raise ValueError(f"checkpoint {path!r} contains an object array (pickled Python "
                              "objects); refused, since unpickling can run code") from None

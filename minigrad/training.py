@@ -133,8 +133,12 @@ def _check_int(name, value, minimum):
 def _check_real(name, value, low, high, include_low=True, include_high=True):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    ok = (value >= low if include_low else value > low) and (
-        value <= high if include_high else value < high)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range compares as +-inf
+        number = math.inf if value > 0 else -math.inf
+    ok = (number >= low if include_low else number > low) and (
+        number <= high if include_high else number < high)
     if not ok:  # also rejects NaN
         interval = ("[" if include_low else "(") + f"{low}, {high}" + ("]" if include_high else ")")
         raise ValueError(f"{name} must be in {interval}, got {value}")

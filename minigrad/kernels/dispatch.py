@@ -41,7 +41,10 @@ def check_probability(p):
     """Return ``p`` as a float after checking it is a real number in [0, 1]."""
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
         raise TypeError(f"dropout probability p must be a real number, got {type(p).__name__}")
-    p = float(p)
+    try:
+        p = float(p)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"dropout probability p must be in [0, 1], got {p}") from None
     if not 0.0 <= p <= 1.0:  # also rejects NaN
         raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
     return p
@@ -221,6 +224,8 @@ def relu_forward(x):
 
 def relu_backward(grad_out, y):
     """Return the gradient of ReLU: ``grad_out`` where the output ``y > 0``, else 0."""
+    check_float_array("grad_out", grad_out)
+    check_float_array("y", y)
     if grad_out.shape != y.shape:
         raise ValueError(f"relu_backward: grad_out shape {grad_out.shape} != output shape {y.shape}")
     g, yf = _flat("grad_out", grad_out), _flat("y", y)
@@ -269,6 +274,10 @@ def apply_dropout_mask(x, mask, p, inverted=True):
     when the mask is given rather than drawn. One kernel, ``dropout_backward``, serves both.
     """
     p = check_probability(p)
+    check_float_array("x", x)
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"dropout: the kernel mask must be a uint8 numpy array, "
+                        f"got {type(mask).__name__}")
     if x.shape != mask.shape:
         raise ValueError(f"dropout: array shape {x.shape} != mask shape {mask.shape}")
     if mask.dtype != np.uint8:
@@ -294,10 +303,13 @@ def max_norm_columns_(w, c):
         raise ValueError("max-norm works in place and needs a writeable C-contiguous array")
     if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, float, np.integer, np.floating)):
         raise TypeError(f"max-norm bound c must be a real number, got {type(c).__name__}")
-    c = float(c)
-    if not (c > 0 and math.isfinite(c)):
+    try:
+        radius = float(c)
+    except OverflowError:  # an int beyond the float range
+        radius = math.inf
+    if not (radius > 0 and math.isfinite(radius)):
         raise ValueError(f"max-norm bound c must be a positive finite number, got {c}")
-    backend.implementations["maxnorm"].max_norm_columns(w, c, backend.get_num_threads())
+    backend.implementations["maxnorm"].max_norm_columns(w, radius, backend.get_num_threads())
 
 
 def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):

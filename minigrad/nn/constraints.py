@@ -29,7 +29,11 @@ class MaxNorm:
     def __init__(self, c):
         if isinstance(c, bool) or not isinstance(c, numbers.Real):
             raise TypeError(f"MaxNorm: c must be a real number, got {type(c).__name__}")
-        if not (c > 0 and math.isfinite(c)):
+        try:
+            finite = math.isfinite(c)
+        except OverflowError:  # an int beyond the float range
+            finite = False
+        if not (c > 0 and finite):
             raise ValueError(f"MaxNorm: c must be a positive finite number, got {c}")
         self.c = float(c)
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..kernels import dispatch
+from .broadcasting import check_tensor
 
 
 class Exp(Function):
@@ -64,24 +65,29 @@ class ReLU(Function):
 
 def exp(x):
     """Elementwise e**x."""
+    check_tensor("exp", x)
     return Exp.apply(x)
 
 
 def log(x):
     """Elementwise natural logarithm (NaN below 0 and -inf at 0, as numpy)."""
+    check_tensor("log", x)
     return Log.apply(x)
 
 
 def tanh(x):
     """Elementwise hyperbolic tangent."""
+    check_tensor("tanh", x)
     return Tanh.apply(x)
 
 
 def sigmoid(x):
     """Elementwise logistic function 1 / (1 + e**-x), computed without overflow."""
+    check_tensor("sigmoid", x)
     return Sigmoid.apply(x)
 
 
 def relu(x):
     """Elementwise max(x, 0), by the compiled ReLU kernel (NaN propagates)."""
+    check_tensor("relu", x)
     return ReLU.apply(x)

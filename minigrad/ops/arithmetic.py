@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
-from .broadcasting import as_operands, unbroadcast
+from .broadcasting import as_operands, check_tensor, unbroadcast
 
 
 class Add(Function):
@@ -103,11 +103,13 @@ def div(a, b):
 
 def neg(x):
     """``-x``."""
+    check_tensor("neg", x)
     return Neg.apply(x)
 
 
 def pow(x, exponent):
     """``x ** exponent`` for a real scalar exponent (tensor exponents are not supported)."""
+    check_tensor("pow", x)
     if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
         raise TypeError(f"pow: the exponent must be a real scalar, got {type(exponent).__name__}")
     return Pow.apply(x, exponent=x.dtype.type(exponent))

@@ -1,7 +1,15 @@
-"""Helpers shared by every binary op: operand conversion and un-broadcasting."""
+"""Helpers shared by the ops: operand checks and conversion, and un-broadcasting."""
 import numpy as np
 
 from ..tensor import Tensor
+
+
+def check_tensor(op, x):
+    """Return ``x`` if it is a Tensor, else raise a TypeError naming the op (unary ops)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: x must be a minigrad Tensor, got {type(x).__name__} "
+                        "(wrap arrays with minigrad.tensor(...))")
+    return x
 
 
 def as_operands(op, a, b):

@@ -18,6 +18,7 @@ import numpy as np
 from ..autograd import Function
 from ..kernels import dispatch
 from ..random import draw_seed
+from .broadcasting import check_tensor
 
 
 class Dropout(Function):
@@ -83,6 +84,7 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=
         >>> bool(((y.data == 0) | (y.data == 2 * x.data)).all())
         True
     """
+    check_tensor("dropout", x)
     p = dispatch.check_probability(p)
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"dropout: training must be True or False, got {training!r}")

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from .broadcasting import check_tensor
 
 
 def _normalize_axes(axis, ndim):
@@ -52,6 +53,7 @@ class Mean(Function):
 
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all elements; an int or a tuple of ints)."""
+    check_tensor("sum", x)
     return Sum.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=bool(keepdims))
 
 
@@ -60,4 +62,5 @@ def mean(x, axis=None, keepdims=False):
 
     The mean of zero elements is NaN, as in numpy.
     """
+    check_tensor("mean", x)
     return Mean.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=bool(keepdims))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from .broadcasting import check_tensor
 
 
 class Reshape(Function):
@@ -46,6 +47,7 @@ def _shape_argument(shape):
 
 def reshape(x, *shape):
     """Give ``x`` a new shape with the same number of elements (one entry may be -1)."""
+    check_tensor("reshape", x)
     shape = _shape_argument(shape)
     try:
         np.empty(x.shape, dtype=np.uint8).reshape(shape)
@@ -56,6 +58,7 @@ def reshape(x, *shape):
 
 def transpose(x, *axes):
     """Permute the axes of ``x`` (reverse them when no axes are given), as np.transpose."""
+    check_tensor("transpose", x)
     axes = _shape_argument(axes) if axes else tuple(reversed(range(x.ndim)))
     if sorted(a % x.ndim if -x.ndim <= a < x.ndim else a for a in axes) != list(range(x.ndim)):
         raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
@@ -64,6 +67,7 @@ def transpose(x, *axes):
 
 def astype(x, dtype):
     """Convert to float32 or float64 (differentiable: the gradient is converted back)."""
+    check_tensor("astype", x)
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"astype: minigrad tensors are float32 or float64, not {dtype}")

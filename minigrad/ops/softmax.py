@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from .broadcasting import check_tensor
 
 
 def stable_log_softmax(x, axis):
@@ -43,9 +44,11 @@ def _check_axis(x, axis):
 
 def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x))`` along ``axis``."""
+    check_tensor("softmax", x)
     return Softmax.apply(x, axis=_check_axis(x, axis))
 
 
 def log_softmax(x, axis=-1):
     """``log(softmax(x))`` along ``axis``, without forming softmax (stable)."""
+    check_tensor("log_softmax", x)
     return LogSoftmax.apply(x, axis=_check_axis(x, axis))

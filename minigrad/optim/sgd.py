@@ -1,17 +1,23 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
+import math
 import numbers
 
 import numpy as np
 
 from ..kernels import dispatch
+from ..tensor import Tensor
 
 
 def _check_nonnegative(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"SGD: {name} must be a real number, got {type(value).__name__}")
-    if not value >= 0:  # also rejects NaN
-        raise ValueError(f"SGD: {name} must be >= 0, got {value}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
+    if not (number >= 0 and math.isfinite(number)):  # also rejects NaN
+        raise ValueError(f"SGD: {name} must be >= 0 and finite, got {value}")
+    return number
 
 
 class SGD:
@@ -40,6 +46,10 @@ class SGD:
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
                  constraint=None):
         self.params = list(params)
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"SGD: params[{i}] is a {type(p).__name__}, not a Parameter "
+                                "(pass model.parameters())")
         if not self.params:
             raise ValueError("SGD: got an empty parameter list")
         if len({id(p) for p in self.params}) != len(self.params):

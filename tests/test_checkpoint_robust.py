@@ -1,0 +1,188 @@
+"""Checkpoints under damage: crashes at every stage of a save, and corrupted files.
+
+Complements test_checkpoint.py (round trips, truncation, garbage, pickles, a crash in
+``np.savez`` or ``os.replace``):
+
+* a save interrupted at any point (after 0, 1, 64, half or all but one of the archive's
+  bytes, in ``flush``, in ``fsync``, in ``os.replace``; by an exception or by Ctrl-C)
+  leaves the previous checkpoint byte for byte, loadable, and no temporary file;
+* a process killed outright (``os._exit``) just before the rename leaves the previous
+  checkpoint intact too; only its temporary file stays behind (nothing can remove it),
+  named ``.<name>.*.tmp`` so no loader mistakes it for a checkpoint;
+* a first save that fails leaves no file at all;
+* flipping any single bit of a checkpoint gives the documented ValueError naming the
+  file, or, where the bit is not covered by a checksum (zip time stamps, ...), exactly
+  the saved state: never a silently different model and never another exception.
+"""
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from minigrad.checkpoint import load_checkpoint, save_checkpoint
+from test_checkpoint import trained_pair
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Crash(Exception):
+    pass
+
+
+class DyingFile(io.RawIOBase):
+    """A writable file object that writes ``budget`` bytes to ``f`` and then raises."""
+
+    def __init__(self, f, budget, exc, crash_on_flush=False):
+        self.f, self.budget, self.exc, self.crash_on_flush = f, budget, exc, crash_on_flush
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        data = bytes(data)
+        if len(data) > self.budget:
+            self.f.write(data[:self.budget])
+            self.f.flush()
+            raise self.exc("simulated crash while writing")
+        self.budget -= len(data)
+        return self.f.write(data)
+
+    def seek(self, *args):
+        return self.f.seek(*args)
+
+    def tell(self):
+        return self.f.tell()
+
+    def seekable(self):
+        return True
+
+    def flush(self):
+        if self.crash_on_flush:
+            self.crash_on_flush = False
+            raise self.exc("simulated crash in flush")
+        if not self.f.closed:
+            self.f.flush()
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def close(self):
+        if not self.closed:
+            try:
+                self.f.close()
+            finally:
+                super().close()
+
+
+def archive_size(tmp_path):
+    model, opt = trained_pair(1)
+    path = tmp_path / "probe.npz"
+    save_checkpoint(path, model, opt, epoch=2)
+    size = path.stat().st_size
+    path.unlink()
+    return size
+
+
+CRASH_POINTS = ["write-0", "write-1", "write-64", "write-half", "write-all-but-1", "flush",
+                "fsync", "replace", "write-half-ctrl-c", "fsync-ctrl-c", "replace-ctrl-c"]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+@pytest.mark.parametrize("first_save", [False, True], ids=["over-previous", "first-save"])
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, point,
+                                                        first_save):
+    model, opt = trained_pair(0)
+    path = tmp_path / "ckpt.npz"
+    size = archive_size(tmp_path)
+    if not first_save:
+        save_checkpoint(path, model, opt, epoch=1)
+        before = path.read_bytes()
+    exc = KeyboardInterrupt if point.endswith("ctrl-c") else Crash
+    stage = point.replace("-ctrl-c", "")
+
+    if stage.startswith("write"):
+        budget = {"write-0": 0, "write-1": 1, "write-64": 64, "write-half": size // 2,
+                  "write-all-but-1": size - 1}[stage]
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(os, "fdopen",
+                            lambda fd, mode: DyingFile(real_fdopen(fd, mode), budget, exc))
+    elif stage == "flush":
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(os, "fdopen", lambda fd, mode: DyingFile(
+            real_fdopen(fd, mode), 10**9, exc, crash_on_flush=True))
+    else:
+        def die(*args, **kwargs):
+            raise exc(f"simulated crash in {stage}")
+        monkeypatch.setattr(os, stage, die)
+
+    model2, opt2 = trained_pair(1)
+    with pytest.raises(exc):
+        save_checkpoint(path, model2, opt2, epoch=2)
+    monkeypatch.undo()
+
+    if first_save:
+        assert list(tmp_path.iterdir()) == []  # no partial file, no temporary file
+        return
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
+    fresh, fresh_opt = trained_pair(2)
+    assert load_checkpoint(path, fresh, fresh_opt)["epoch"] == 1
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[name], value)
+
+
+@pytest.mark.parametrize("where", ["fsync", "replace"])
+def test_process_killed_before_the_rename_keeps_the_previous_checkpoint(tmp_path, where):
+    model, opt = trained_pair(0)
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, model, opt, epoch=1)
+    before = path.read_bytes()
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path[:0] = [{REPO!r}, {os.path.join(REPO, "tests")!r}]
+        from test_checkpoint import trained_pair
+        from minigrad.checkpoint import save_checkpoint
+        model, opt = trained_pair(1)
+        os.{where} = lambda *args: os._exit(9)  # killed: no cleanup code runs
+        save_checkpoint({str(path)!r}, model, opt, epoch=2)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], timeout=120, capture_output=True)
+    assert result.returncode == 9, result.stderr.decode()
+    assert path.read_bytes() == before
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "ckpt.npz"]
+    assert all(n.startswith(".ckpt.npz.") and n.endswith(".tmp") for n in leftovers), leftovers
+    fresh, fresh_opt = trained_pair(2)
+    assert load_checkpoint(path, fresh, fresh_opt)["epoch"] == 1
+
+
+def test_every_single_bit_flip_is_an_error_or_the_saved_state(tmp_path):
+    model, opt = trained_pair(0)
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, model, opt, epoch=1, config={"lr": 0.1})
+    data = path.read_bytes()
+    saved = model.state_dict()
+    # the zip directory (the tail) byte by byte, the rest at a stride
+    offsets = sorted(set(range(0, len(data), 11)) | set(range(3 * len(data) // 4, len(data))))
+    bad = tmp_path / "flipped.npz"
+    target, target_opt = trained_pair(1)
+    outcomes = {"error": 0, "same": 0}
+    for offset in offsets:
+        for bit in (0x01, 0x80):
+            flipped = bytearray(data)
+            flipped[offset] ^= bit
+            bad.write_bytes(bytes(flipped))
+            try:
+                meta = load_checkpoint(bad, target, target_opt)
+            except ValueError as exc:
+                assert "flipped.npz" in str(exc), (offset, bit, str(exc))
+                outcomes["error"] += 1
+                continue
+            assert meta["epoch"] == 1, (offset, bit)
+            for name, value in target.state_dict().items():
+                assert value.tobytes() == saved[name].tobytes(), (offset, bit, name)
+            outcomes["same"] += 1
+    assert outcomes["error"] > outcomes["same"] > 0

@@ -1,0 +1,114 @@
+"""Dataset files under damage: interrupted downloads, wrong contents with the right checksum, bit flips.
+
+Complements test_data_idx.py and test_data_datasets.py (truncated and corrupt IDX/gzip,
+wrong magic, checksum mismatch on download, dropped connections): every case here is
+also cut off from the internet by their ``isolated`` fixture and served by the local
+``http_server``.
+"""
+import dataclasses
+import gzip
+import hashlib
+
+import numpy as np
+import pytest
+
+from minigrad.data import IDXError, load_mnist, sources, write_idx
+from minigrad.data.locate import ChecksumError, md5_hex, read_verified
+from test_data_datasets import NAMES, Fake, fake, http_server, isolated, listing, serve  # noqa: F401
+
+
+class Interrupt(KeyboardInterrupt):
+    pass
+
+
+@pytest.mark.parametrize("when", ["mid-stream", "before-rename"])
+def test_ctrl_c_during_a_download_leaves_nothing_behind(fake, http_server, isolated,
+                                                        monkeypatch, when):
+    url = serve(http_server, fake)
+    if when == "mid-stream":
+        real_md5 = hashlib.md5
+
+        class DyingDigest:
+            def __init__(self, *args, **kwargs):
+                self.digest, self.calls = real_md5(*args, **kwargs), 0
+
+            def update(self, chunk):
+                raise Interrupt()
+
+            def hexdigest(self):
+                return self.digest.hexdigest()
+        monkeypatch.setattr("minigrad.data.download.hashlib.md5", DyingDigest)
+    else:
+        def die(*args):
+            raise Interrupt()
+        monkeypatch.setattr("minigrad.data.download.os.replace", die)
+    with pytest.raises(Interrupt):
+        load_mnist(mirrors=[url])
+    monkeypatch.undo()
+    assert listing(isolated / "mnist") == []  # no partial file, no .part file
+
+
+def test_a_stale_part_file_is_ignored(fake, http_server, isolated):
+    cache = isolated / "mnist"
+    cache.mkdir(parents=True)
+    (cache / f".{NAMES[0]}.gz.abc123.part").write_bytes(b"\x1f\x8b half a download")
+    fake.check(load_mnist(mirrors=[serve(http_server, fake)]))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("labels-count", "expected 5 uint8 labels"),
+    ("images-dtype", "expected uint8 images"),
+    ("images-rank", "expected uint8 images"),
+    ("labels-dtype", "expected 5 uint8 labels"),
+])
+def test_right_checksum_wrong_contents_is_an_idx_error(tmp_path, monkeypatch, case, message):
+    """A spec whose md5s match files of the wrong shape or dtype: decoding names the file."""
+    fake = Fake(tmp_path, "mnist", seed=3)
+    replacement = {
+        "labels-count": (NAMES[1], np.zeros(4, np.uint8)),
+        "images-dtype": (NAMES[0], np.zeros((5, 4, 3), np.int16)),
+        "images-rank": (NAMES[0], np.zeros((5, 12), np.uint8)),
+        "labels-dtype": (NAMES[1], np.zeros(5, np.int32)),
+    }[case]
+    name, array = replacement
+    write_idx(fake.dir / (name + ".gz"), array)
+    gz = (fake.dir / (name + ".gz")).read_bytes()
+    files = {f.name: f for f in fake.spec.files}
+    files[name] = sources.FileSpec(name, md5_hex(gz), md5_hex(gzip.decompress(gz)))
+    spec = dataclasses.replace(fake.spec, **{
+        field: files[getattr(fake.spec, field).name]
+        for field in ("train_images", "train_labels", "test_images", "test_labels")})
+    monkeypatch.setitem(sources.DATASETS, "mnist", spec)
+    with pytest.raises(IDXError, match=message) as info:
+        load_mnist(fake.dir, download=False)
+    assert name in str(info.value)
+
+
+def test_every_single_byte_corruption_of_a_gz_file_is_refused(tmp_path):
+    fake = Fake(tmp_path, "mnist", seed=4)
+    """A flipped bit is refused (checksum or gzip error naming the file), except in gzip
+    header fields that do not touch the contents (time stamp, OS byte): then the
+    uncompressed payload still has the published md5, and is accepted, as documented
+    for files recompressed by another tool."""
+    fspec = fake.spec.train_images
+    data = fake.gz(fspec.name)
+    payload = gzip.decompress(data)
+    bad = tmp_path / "bad.gz"
+    refused = 0
+    for offset in range(len(data)):
+        for bit in (0x01, 0x80):
+            flipped = bytearray(data)
+            flipped[offset] ^= bit
+            bad.write_bytes(bytes(flipped))
+            try:
+                got = read_verified(bad, fspec, "MNIST")
+            except (ChecksumError, IDXError) as exc:
+                assert "bad.gz" in str(exc)
+                refused += 1
+                continue
+            assert got == payload, (offset, bit)
+    assert refused > 0.9 * 2 * len(data)
+    for cut in range(len(data)):
+        bad.write_bytes(data[:cut])
+        with pytest.raises((ChecksumError, IDXError)):
+            read_verified(bad, fspec, "MNIST")
