@@ -28,6 +28,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport uint8_t, uint64_t
 
+from chunks cimport n_chunks
 from elementwise cimport dropout_keep
 
 # Elements per thread below which an extra thread does not pay (measured on 2 cores).
@@ -59,13 +60,6 @@ cdef void _dropout_backward(const floating[::1] grad_out, const uint8_t[::1] mas
         grad_in[i] = scaled if mask[i] else 0
 
 
-cdef int _n_chunks(Py_ssize_t n, int n_threads) except -1:
-    """How many threads to use for ``n`` elements: at most ``n_threads``, each with enough work."""
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    return <int>max(1, min(<Py_ssize_t>n_threads, n // MIN_PER_THREAD))
-
-
 def dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1] mask,
                     uint64_t seed, uint64_t threshold, floating scale, int n_threads):
     """Draw the keep-mask of stream ``seed`` and write ``out = x * scale`` where kept, else 0.
@@ -95,10 +89,10 @@ def dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1] mask,
     if out.shape[0] != n or mask.shape[0] != n:
         raise ValueError(f"dropout_forward: lengths differ (x {n}, out {out.shape[0]}, "
                          f"mask {mask.shape[0]})")
-    cdef int t, n_chunks = _n_chunks(n, n_threads)
-    for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
+    cdef int t, chunks = n_chunks(n, n_threads, MIN_PER_THREAD)
+    for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
         _dropout_forward(x, out, mask, seed, threshold, scale,
-                         t * n // n_chunks, (t + 1) * n // n_chunks)
+                         t * n // chunks, (t + 1) * n // chunks)
 
 
 def dropout_backward(const floating[::1] grad_out, const uint8_t[::1] mask, floating scale,
@@ -119,6 +113,6 @@ def dropout_backward(const floating[::1] grad_out, const uint8_t[::1] mask, floa
     if mask.shape[0] != n or grad_in.shape[0] != n:
         raise ValueError(f"dropout_backward: lengths differ (grad_out {n}, "
                          f"mask {mask.shape[0]}, grad_in {grad_in.shape[0]})")
-    cdef int t, n_chunks = _n_chunks(n, n_threads)
-    for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
-        _dropout_backward(grad_out, mask, scale, grad_in, t * n // n_chunks, (t + 1) * n // n_chunks)
+    cdef int t, chunks = n_chunks(n, n_threads, MIN_PER_THREAD)
+    for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
+        _dropout_backward(grad_out, mask, scale, grad_in, t * n // chunks, (t + 1) * n // chunks)

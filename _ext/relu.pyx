@@ -17,6 +17,7 @@ Design notes
 from cython cimport floating
 from cython.parallel cimport prange
 
+from chunks cimport n_chunks
 from elementwise cimport relu_value
 
 # Elements per thread below which an extra thread does not pay (measured on 2 cores).
@@ -37,13 +38,6 @@ cdef void _relu_backward(const floating[::1] grad_out, const floating[::1] y,
         grad_in[i] = grad_out[i] if y[i] > 0 else 0
 
 
-cdef int _n_chunks(Py_ssize_t n, int n_threads) except -1:
-    """How many threads to use for ``n`` elements: at most ``n_threads``, each with enough work."""
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    return <int>max(1, min(<Py_ssize_t>n_threads, n // MIN_PER_THREAD))
-
-
 def relu_forward(const floating[::1] x, floating[::1] out, int n_threads):
     """``out[i] = max(x[i], 0)``; NaN propagates and -0.0 becomes +0.0.
 
@@ -62,9 +56,9 @@ def relu_forward(const floating[::1] x, floating[::1] out, int n_threads):
     cdef Py_ssize_t n = x.shape[0]
     if out.shape[0] != n:
         raise ValueError(f"relu_forward: out has length {out.shape[0]}, x has {n}")
-    cdef int t, n_chunks = _n_chunks(n, n_threads)
-    for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
-        _relu_forward(x, out, t * n // n_chunks, (t + 1) * n // n_chunks)
+    cdef int t, chunks = n_chunks(n, n_threads, MIN_PER_THREAD)
+    for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
+        _relu_forward(x, out, t * n // chunks, (t + 1) * n // chunks)
 
 
 def relu_backward(const floating[::1] grad_out, const floating[::1] y, floating[::1] grad_in,
@@ -83,6 +77,6 @@ def relu_backward(const floating[::1] grad_out, const floating[::1] y, floating[
     if y.shape[0] != n or grad_in.shape[0] != n:
         raise ValueError(f"relu_backward: lengths differ (grad_out {n}, y {y.shape[0]}, "
                          f"grad_in {grad_in.shape[0]})")
-    cdef int t, n_chunks = _n_chunks(n, n_threads)
-    for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
-        _relu_backward(grad_out, y, grad_in, t * n // n_chunks, (t + 1) * n // n_chunks)
+    cdef int t, chunks = n_chunks(n, n_threads, MIN_PER_THREAD)
+    for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
+        _relu_backward(grad_out, y, grad_in, t * n // chunks, (t + 1) * n // chunks)
