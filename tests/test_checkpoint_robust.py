@@ -26,7 +26,12 @@ import pytest
 from minigrad.checkpoint import load_checkpoint, save_checkpoint
 from test_checkpoint import trained_pair
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import minigrad
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# The child must import the same minigrad as this process (installed, or the source
+# tree with built kernels), not whatever the checkout's root would put first.
+MINIGRAD_HOME = os.path.dirname(os.path.dirname(os.path.abspath(minigrad.__file__)))
 
 
 class Crash(Exception):
@@ -143,7 +148,7 @@ def test_process_killed_before_the_rename_keeps_the_previous_checkpoint(tmp_path
     before = path.read_bytes()
     script = textwrap.dedent(f"""
         import os, sys
-        sys.path[:0] = [{REPO!r}, {os.path.join(REPO, "tests")!r}]
+        sys.path[:0] = [{MINIGRAD_HOME!r}, {TESTS!r}]
         from test_checkpoint import trained_pair
         from minigrad.checkpoint import save_checkpoint
         model, opt = trained_pair(1)
