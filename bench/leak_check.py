@@ -27,9 +27,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import minigrad as mg  # noqa: E402
+try:
+    import minigrad as mg
+except ImportError:  # run from a source checkout without installing: use the checkout
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import minigrad as mg
 from minigrad import nn  # noqa: E402
 from minigrad.optim import SGD  # noqa: E402
 
