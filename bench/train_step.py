@@ -241,6 +241,11 @@ def run_child(args):
     sizes, batch = args.config
     threads = args.threads[0]
     limits = threadpool_limits(limits=threads)  # noqa: F841 (held for the whole process)
+    if args.child == "torch":
+        import torch  # noqa: F401
+    elif args.child in ("minigrad", "mg-numpy"):
+        import minigrad  # noqa: F401
+        import minigrad.models  # noqa: F401
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     x, y = make_data(batch, sizes[0], sizes[-1])
     info = {}
@@ -354,7 +359,8 @@ def tables(summary, configs, threads_list, libs):
     head = ["network", "batch", "thr"] + list(libs)
     if mg_vs and "minigrad" in libs:
         head.append("minigrad/torch")
-    thr_lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    thr_head = head + ["others' CPU"]
+    thr_lines = ["| " + " | ".join(thr_head) + " |", "|" + "---|" * len(thr_head)]
     mem_lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for config_text in configs:
         net, batch = config_text.split("@")
@@ -369,6 +375,7 @@ def tables(summary, configs, threads_list, libs):
                 mg, tc = (summary.get((config_text, threads, k)) for k in ("minigrad", "torch"))
                 thr.append(ratio(mg and mg["samples_per_s"], tc and tc["samples_per_s"]))
                 mem.append(ratio(mg and mg["peak_rss_mib"], tc and tc["peak_rss_mib"]))
+            thr.append(f"{max(s['foreign_cores_max'] for s in row if s):.2f}")
             thr_lines.append("| " + " | ".join(thr) + " |")
             mem_lines.append("| " + " | ".join(mem) + " |")
     return "\n".join(thr_lines), "\n".join(mem_lines)
@@ -436,7 +443,9 @@ def run_parent(args):
               f"max {env['foreign_cores_max'] or 0:.2f}. {repeats} repeat(s) per cell, "
               f"run time {env['wall_s']:.0f} s. minigrad kernels: {kernels}.")
     text = (f"{header}\n\nTraining throughput, samples/s: median over repeats "
-            f"[slowest-fastest repeat]\n\n{thr_table}\n\nPeak RSS of the process, MiB "
+            f"[slowest-fastest repeat]; others' CPU: the most CPU (in cores, averaged over "
+            f"one child) that other processes used during any measurement of the row\n\n"
+            f"{thr_table}\n\nPeak RSS of the process, MiB "
             f"(in parentheses: RSS after imports, before building the model)\n\n{mem_table}\n")
     print("\n" + text)
     if args.markdown:
