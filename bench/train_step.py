@@ -389,7 +389,33 @@ def torch_available():
         return False
 
 
+def others_cpu(window=2.0):
+    """Cores' worth of CPU that other processes used over the next ``window`` seconds."""
+    own = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])  # noqa: E731
+    b0, o0 = cpu_busy_seconds(), own()
+    time.sleep(window)
+    b1, o1 = cpu_busy_seconds(), own()
+    return None if not (b0 and b1) else max(0.0, (b1[0] - b0[0]) - (o1 - o0)) / window
+
+
+def wait_until_quiet(timeout, threshold=0.15):
+    """Sleep until other processes use < ``threshold`` cores (or ``timeout`` s pass)."""
+    deadline = time.time() + timeout
+    while True:
+        busy = others_cpu()
+        if busy is None or busy < threshold:
+            return busy
+        if time.time() > deadline:
+            print(f"still busy after {timeout:.0f} s ({busy:.2f} cores used by others); "
+                  "measuring anyway")
+            return busy
+        print(f"waiting for a quiet machine: others use {busy:.2f} cores", flush=True)
+        time.sleep(10)
+
+
 def run_parent(args):
+    if args.wait_quiet:
+        wait_until_quiet(args.wait_quiet)
     libs = [lib for lib in args.libs if lib != "torch" or torch_available()]
     configs = [QUICK_CONFIG] if args.quick else args.config_texts
     repeats = 1 if args.quick else args.repeats
@@ -575,6 +601,9 @@ def main(argv=None):
                         help="minimum warm-up seconds per child (default 0.3, quick 0.1)")
     parser.add_argument("--json", metavar="PATH", help="write all results as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="before starting, wait up to SECONDS for other processes to "
+                        "use < 0.15 cores")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.block_time is None:
