@@ -398,19 +398,24 @@ def others_cpu(window=2.0):
     return None if not (b0 and b1) else max(0.0, (b1[0] - b0[0]) - (o1 - o0)) / window
 
 
-def wait_until_quiet(timeout, threshold=0.15):
-    """Sleep until other processes use < ``threshold`` cores (or ``timeout`` s pass)."""
-    deadline = time.time() + timeout
+def wait_until_quiet(timeout, threshold=0.15, quiet_windows=5):
+    """Wait until other processes used < ``threshold`` cores in ``quiet_windows``
+    consecutive 2-second windows (or ``timeout`` seconds pass)."""
+    deadline, quiet = time.time() + timeout, 0
     while True:
         busy = others_cpu()
-        if busy is None or busy < threshold:
+        if busy is None:
+            return None
+        quiet = quiet + 1 if busy < threshold else 0
+        if quiet >= quiet_windows:
             return busy
         if time.time() > deadline:
             print(f"still busy after {timeout:.0f} s ({busy:.2f} cores used by others); "
                   "measuring anyway")
             return busy
-        print(f"waiting for a quiet machine: others use {busy:.2f} cores", flush=True)
-        time.sleep(10)
+        if not quiet:
+            print(f"waiting for a quiet machine: others use {busy:.2f} cores", flush=True)
+            time.sleep(5)
 
 
 def run_parent(args):
