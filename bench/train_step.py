@@ -400,14 +400,15 @@ def others_cpu(window=2.0):
 
 def wait_until_quiet(timeout, threshold=0.15, quiet_windows=5):
     """Wait until other processes used < ``threshold`` cores in ``quiet_windows``
-    consecutive 2-second windows (or ``timeout`` seconds pass)."""
+    consecutive 2-second windows and the 1-minute load is <= 1 (or ``timeout`` s pass)."""
     deadline, quiet = time.time() + timeout, 0
     while True:
         busy = others_cpu()
         if busy is None:
             return None
         quiet = quiet + 1 if busy < threshold else 0
-        if quiet >= quiet_windows:
+        load = load_average()
+        if quiet >= quiet_windows and (load is None or load[0] <= 1.0):
             return busy
         if time.time() > deadline:
             print(f"still busy after {timeout:.0f} s ({busy:.2f} cores used by others); "
