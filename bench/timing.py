@@ -101,6 +101,10 @@ def timed_blocks(fn, blocks=3, min_block_time=0.5, warmup=3, min_warmup_time=0.0
     while len(times) < warmup or time.perf_counter() - start < min_warmup_time:
         times.append(_time_calls(fn, 1))
     number = max(1, math.ceil(min_block_time / max(statistics.median(times), 1e-9)))
+    # Re-estimate from a short trial block: warm-up times taken while the machine (or a
+    # cold cache) was slower would otherwise make every block many times too long.
+    trial = max(1, number // 4)
+    number = max(1, math.ceil(min_block_time / max(_time_calls(fn, trial), 1e-9)))
     samples = [_time_calls(fn, number) for _ in range(blocks)]
     return Stats(statistics.median(samples), min(samples), max(samples), samples, number)
 
