@@ -22,6 +22,7 @@ Example::
         stats = interleaved({"numpy": lambda: a @ b, "mine": lambda: mine(a, b)})
     print(stats["mine"].median, stats["numpy"].median)
 """
+import math
 import os
 import statistics
 import time
@@ -86,6 +87,28 @@ def interleaved(contenders, repeats=15, warmup=3, min_sample_time=0.02, settle=0
             for name, s in samples.items()}
 
 
+def timed_blocks(fn, blocks=3, min_block_time=0.5, warmup=3, min_warmup_time=0.0):
+    """Time ``fn`` (e.g. one training step) in ``blocks`` blocks of back-to-back calls.
+
+    For contenders too slow or too stateful to interleave call by call (one process
+    each). ``fn`` is called at least ``warmup`` times and for at least
+    ``min_warmup_time`` seconds; the median warm-up call time sets the number of calls
+    per block so that one block lasts about ``min_block_time``. Returns ``Stats`` of
+    seconds per call over the blocks (``calls_per_sample`` = calls per block).
+    """
+    times = []
+    start = time.perf_counter()
+    while len(times) < warmup or time.perf_counter() - start < min_warmup_time:
+        times.append(_time_calls(fn, 1))
+    number = max(1, math.ceil(min_block_time / max(statistics.median(times), 1e-9)))
+    # Re-estimate from a short trial block: warm-up times taken while the machine (or a
+    # cold cache) was slower would otherwise make every block many times too long.
+    trial = max(1, number // 4)
+    number = max(1, math.ceil(min_block_time / max(_time_calls(fn, trial), 1e-9)))
+    samples = [_time_calls(fn, number) for _ in range(blocks)]
+    return Stats(statistics.median(samples), min(samples), max(samples), samples, number)
+
+
 @contextmanager
 def pinned_threads(n, minigrad=None, torch=None):
     """Run the block with every library's thread count set to ``n``; restore afterwards.
@@ -139,3 +162,26 @@ def cpu_model():
     except AttributeError:
         cores = os.cpu_count()
     return model, cores
+
+
+def cpu_busy_seconds():
+    """Machine-wide CPU seconds spent busy and stolen since boot, from /proc/stat.
+
+    Returns ``(busy, steal)`` summed over all cores (None where /proc/stat is missing).
+    Busy counts user, nice, system, irq and softirq time; steal is time the hypervisor
+    gave our virtual cores to someone else. The difference between two readings, minus
+    the CPU time of one's own processes (``resource.getrusage``), is the CPU that *other*
+    processes used in between: a direct measure of how quiet the machine was.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(v) for v in fields[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
+    steal = ticks[7] if len(ticks) > 7 else 0
+    return (user + nice + system + irq + softirq) / hz, steal / hz
