@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from elementwise_helpers import SEEDS, assert_bits_equal
+from matrix_views import LAYOUTS, view
 from minigrad import backend
 from minigrad.kernels import dispatch, reference
 
@@ -248,19 +249,7 @@ def selected(backend_name="compiled", matmul="minigrad", n_threads=None):
         backend.set_num_threads(saved[2])
 
 
-def view(rng, shape, layout, dtype):
-    """A 2-D array of logical ``shape`` stored C-ordered, F-ordered, strided or reversed."""
-    r, c = shape
-    if layout == "c":
-        return rng.standard_normal((r, c)).astype(dtype)
-    if layout == "f":
-        return rng.standard_normal((c, r)).astype(dtype).T
-    if layout == "sliced":
-        return rng.standard_normal((2 * r, c + 3)).astype(dtype)[::2, 1:c + 1]
-    return rng.standard_normal((r, c)).astype(dtype)[::-1, ::-1]
-
-
-layouts = st.sampled_from(["c", "f", "sliced", "reversed"])
+layouts = st.sampled_from(LAYOUTS)
 
 
 @given(m=dims, k=dims, n=dims, layout_x=layouts, layout_w=layouts,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from minigrad import backend
 from minigrad.kernels import dispatch, reference
+from matrix_views import LAYOUTS, view
 
 mm = pytest.importorskip("minigrad._ext.matmul")
 
@@ -159,19 +160,7 @@ def compiled_matmul(n_threads=None):
         backend.set_matmul(saved[1])
 
 
-def view(rng, shape, layout, dtype):
-    """A 2-D array of logical ``shape`` stored C-ordered, F-ordered, strided or reversed."""
-    r, c = shape
-    if layout == "c":
-        return rng.standard_normal((r, c)).astype(dtype)
-    if layout == "f":
-        return rng.standard_normal((c, r)).astype(dtype).T
-    if layout == "sliced":
-        return rng.standard_normal((2 * r, c + 3)).astype(dtype)[::2, 1:c + 1]
-    return rng.standard_normal((r, c)).astype(dtype)[::-1, ::-1]  # negative strides
-
-
-layouts = st.sampled_from(["c", "f", "sliced", "reversed"])
+layouts = st.sampled_from(LAYOUTS)
 
 
 @given(m=dims, k=dims, n=dims, trans_a=st.booleans(), trans_b=st.booleans(),
