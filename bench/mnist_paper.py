@@ -45,8 +45,11 @@ from minigrad import backend  # noqa: E402
 from minigrad.history import write_history  # noqa: E402
 from minigrad.training import TrainConfig, train  # noqa: E402
 
-#: the optimiser recipe shared by every row (overridable on the command line)
-RECIPE = dict(lr=1.0, lr_decay=0.95, momentum_start=0.5, momentum_end=0.95,
+#: the optimiser recipe shared by every row (overridable on the command line). lr is in
+#: the papers' formulation (paper_momentum). Pilot, 3x1024 dropout + max-norm, full
+#: MNIST, seed 0: lr 1.0 -> 7.26% / 5.32% test error after 1 / 2 epochs (loss 0.70 after
+#: one epoch: noisy); lr 3.0 diverged (90%). 0.5 was taken as the safe side of 1.0.
+RECIPE = dict(lr=0.5, lr_decay=0.95, momentum_start=0.5, momentum_end=0.95,
               momentum_epochs=15, batch_size=100, paper_momentum=True, seed=0)
 DROPOUT = dict(p_input=0.2, p_hidden=0.5)
 NO_DROPOUT = dict(p_input=0.0, p_hidden=0.0, max_norm=None)
@@ -108,9 +111,14 @@ def cmd_run(args):
             epoch = s["done"] + 1
             config = TrainConfig(**{**s["config"].to_dict(), "epochs": epoch})
             started = time.time()
-            _, history = train(config, datasets[s["dataset"]], checkpoint=s["ckpt"],
-                               resume=s["ckpt"] if s["done"] else None,
-                               metadata={"dataset": s["dataset"], "row": s["name"]})
+            try:
+                _, history = train(config, datasets[s["dataset"]], checkpoint=s["ckpt"],
+                                   resume=s["ckpt"] if s["done"] else None,
+                                   metadata={"dataset": s["dataset"], "row": s["name"]})
+            except FloatingPointError as exc:  # diverged: stop this row, keep the others
+                print(f"{s['name']}: {exc}", flush=True)
+                s["done"] = args.epochs
+                continue
             s["done"] = epoch
             r = history[-1]
             write_history(s["out"], history, row=s["name"], dataset=s["dataset"],
