@@ -91,7 +91,7 @@ def cmd_run(args):
             if args.train_subset:
                 data = (data[0][:args.train_subset], data[1][:args.train_subset], *data[2:])
             datasets[dataset] = data
-        out = os.path.join(args.runs_dir, name)
+        out = os.path.join(args.runs_dir, name + (f"-{args.tag}" if args.tag else ""))
         os.makedirs(out, exist_ok=True)
         ckpt = os.path.join(out, "checkpoint.npz")
         done = 0
@@ -226,6 +226,8 @@ def main(argv=None):
     run.add_argument("--threads", type=int, default=None)
     run.add_argument("--runs-dir", default=DEFAULT_RUNS)
     run.add_argument("--train-subset", type=int, default=None, help="pilot runs only")
+    run.add_argument("--tag", default=None,
+                     help="write to RUNS/ROW-TAG (a separate, e.g. longer, run of a row)")
     for key, value in RECIPE.items():
         if key == "paper_momentum":
             continue
