@@ -166,20 +166,21 @@ def cmd_report(args):
             final_test_error=100 * last["test_error"],
             mean_last5=100 * sum(r["test_error"] for r in h[-5:]) / len(h[-5:]),
             best_test_error=100 * best["test_error"], best_epoch=best["epoch"],
-            paper=paper, updates=last["epoch"] * 600,
+            paper=paper, train_loss=last["train_loss"], updates=last["epoch"] * 600,
             wall_minutes=sum(r["seconds"] for r in h) / 60, command=run.get("command", "")))
     with open(os.path.join(args.out, "results.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     lines = ["| row | data | epochs (planned) | test error, last epoch | mean of last 5 | "
-             "best (epoch) | paper | wall time |",
-             "|---|---|---|---|---|---|---|---|"]
+             "best (epoch) | paper | final train loss (dropout on) | wall time |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         paper = f"{r['paper']:.2f}%" if r["paper"] is not None else "-"
         lines.append(f"| {r['row']} | {r['dataset']} | {r['epochs']} ({r['epochs_planned']}) | "
                      f"**{r['final_test_error']:.2f}%** | {r['mean_last5']:.2f}% | "
                      f"{r['best_test_error']:.2f}% ({r['best_epoch']}) | {paper} | "
+                     f"{r['train_loss']:.4f} | "
                      f"{r['wall_minutes']:.0f} min |")
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -202,7 +203,8 @@ def plot(runs, path):
         for i, (name, run) in enumerate(r for r in runs.items() if r[1]["dataset"] == dataset):
             h = run["history"]
             line, = ax.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h],
-                            label=name, lw=1.5)
+                            label=name, lw=1.5,
+                            ls="-" if run.get("row", name) == name else "--")
             base = run.get("row", name)
             if base in ROWS and ROWS[base][2] is not None and base == name:
                 ax.axhline(ROWS[base][2], color=line.get_color(), ls=":", lw=1)
