@@ -28,7 +28,8 @@ CONFIG_FLAGS = {"hidden": "hidden", "input_dropout": "p_input", "hidden_dropout"
                 "dropout_mode": "dropout_mode", "max_norm": "max_norm", "lr": "lr",
                 "lr_decay": "lr_decay", "momentum_start": "momentum_start",
                 "momentum_end": "momentum_end", "momentum_epochs": "momentum_epochs",
-                "batch_size": "batch_size", "epochs": "epochs", "seed": "seed"}
+                "batch_size": "batch_size", "epochs": "epochs", "seed": "seed",
+                "paper_momentum": "paper_momentum"}
 
 
 # ---- argument types: each raises ArgumentTypeError with the reason ----------------------
@@ -126,6 +127,10 @@ def build_parser(suppress_defaults=False):
     opt.add_argument("--momentum-epochs", type=_int_at_least(0), metavar="N",
                      default=default(DEFAULTS.momentum_epochs),
                      help="epochs over which momentum ramps linearly from start to end")
+    opt.add_argument("--paper-momentum", action="store_true",
+                     default=default(DEFAULTS.paper_momentum),
+                     help="papers' momentum formulation: use lr * (1 - momentum) each "
+                          "epoch, so the effective step stays ~lr while momentum ramps")
     opt.add_argument("--batch-size", type=positive_int, default=default(DEFAULTS.batch_size))
     opt.add_argument("--epochs", type=positive_int, default=default(DEFAULTS.epochs),
                      help="total epochs (a resumed run stops at the same total)")
@@ -226,7 +231,8 @@ def _train_command(args, argv, train_parser):
               f"images; MLP {sizes}, dropout {config.p_input:g}/{config.p_hidden:g} "
               f"({config.dropout_mode}), max-norm {config.max_norm}, lr {config.lr:g} "
               f"(x{config.lr_decay:g}/epoch), momentum {config.momentum_start:g}->"
-              f"{config.momentum_end:g} over {config.momentum_epochs} epochs, batch "
+              f"{config.momentum_end:g} over {config.momentum_epochs} epochs"
+              f"{' (paper momentum: lr x (1-m))' if config.paper_momentum else ''}, batch "
               f"{config.batch_size}, seed {config.seed}", flush=True)
         print(f"backend: kernels {info['kernels']}, {info['num_threads']} threads",
               flush=True)

@@ -14,6 +14,12 @@ SGD here is PyTorch's formulation (``v <- m v + g; w <- w - lr v``), so the size
 step in a steady direction is about ``lr / (1 - m)``: raising momentum from 0.5 to 0.99
 multiplies it by 50. The papers' formulation scales the gradient by ``(1 - m)``
 instead; their "lr = 10" corresponds to ``lr = 10 (1 - m)`` here.
+``TrainConfig(paper_momentum=True)`` does that conversion every epoch: the optimizer's
+learning rate becomes ``lr(e) * (1 - momentum(e))``. With ``u = (1 - m) v`` the update
+``v <- m v + g; w <- w - lr (1 - m) v`` is exactly the papers'
+``u <- m u + (1 - m) g; w <- w - lr u`` (for a constant ``m``; when the ramp changes
+``m`` between epochs the two differ only in how the old velocity is rescaled), so the
+step in a steady direction stays about ``lr(e)`` while momentum ramps 0.5 -> 0.99.
 
 Reproducibility: one integer ``seed`` determines everything. It is split with
 ``numpy.random.SeedSequence(seed).spawn(3)`` into three independent Generators: weight
@@ -69,6 +75,10 @@ class TrainConfig:
         epochs: total number of epochs (> 0); a resumed run stops at the same total.
         seed: the one seed of the run (>= 0).
         init: weight initialisation of the Linear layers, ``"he"`` or ``"gaussian"``.
+        paper_momentum: use the papers' momentum formulation: the learning rate used in
+            epoch e is ``lr * lr_decay**e * (1 - momentum(e))``, so the effective step
+            stays about ``lr * lr_decay**e`` whatever the momentum (module docstring).
+            Recorded in the history's ``lr`` field as the value actually used.
     """
 
     hidden: tuple = (1024, 1024)
@@ -85,6 +95,7 @@ class TrainConfig:
     epochs: int = 1
     seed: int = 0
     init: str = "he"
+    paper_momentum: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -107,6 +118,10 @@ class TrainConfig:
         _check_int("seed", self.seed, minimum=0)
         if self.init not in ("he", "gaussian"):
             raise ValueError(f"init must be 'he' or 'gaussian', got {self.init!r}")
+        if not isinstance(self.paper_momentum, (bool, np.bool_)):
+            raise TypeError("paper_momentum must be a bool, got "
+                            f"{type(self.paper_momentum).__name__}")
+        object.__setattr__(self, "paper_momentum", bool(self.paper_momentum))
 
     def to_dict(self):
         """A JSON-friendly dict (``hidden`` as a list)."""
@@ -224,6 +239,8 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
         apply_schedules(optimizer, epoch, lr=lr_schedule, momentum=momentum_schedule)
+        if config.paper_momentum:  # v = m v + (1 - m) g in the papers' terms
+            optimizer.lr = lr_schedule(epoch) * (1 - optimizer.momentum)
         model.train()
         batches = iterate_minibatches(x_train, y_train, config.batch_size, rng=shuffle_rng)
         if progress is not None:

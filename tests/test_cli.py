@@ -61,6 +61,14 @@ def test_max_norm_none_and_zero_disable_the_constraint():
     assert _max_norm("none") is None and _max_norm("0") is None and _max_norm("3") == 3.0
 
 
+def test_paper_momentum_flag_sets_the_config():
+    from minigrad.cli import _config_from_args, build_parser
+    parser, train_parser = build_parser()
+    for argv, expected in ((["train"], False), (["train", "--paper-momentum"], True)):
+        args = parser.parse_args(argv)
+        assert _config_from_args(args, argv, train_parser).paper_momentum is expected
+
+
 def test_help_runs_as_a_module(tmp_path):
     # Run the same minigrad this test imported (installed or source tree with built
     # kernels), not whatever the working directory would put first on sys.path.

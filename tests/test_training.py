@@ -38,6 +38,28 @@ def test_history_fields_and_schedules():
     np.testing.assert_allclose([r["momentum"] for r in history], [0.5, 0.6, 0.7])
 
 
+def test_paper_momentum_scales_the_lr_by_one_minus_momentum():
+    """lr used in epoch e = lr * decay**e * (1 - m(e)): the papers' v = m v + (1 - m) g."""
+    config = TrainConfig(epochs=3, lr_decay=0.5, momentum_start=0.5, momentum_end=0.8,
+                         paper_momentum=True,
+                         **{k: v for k, v in SMALL.items() if k != "momentum_epochs"},
+                         momentum_epochs=3)
+    _, history = train(config, synthetic())
+    np.testing.assert_allclose([r["momentum"] for r in history], [0.5, 0.6, 0.7])
+    np.testing.assert_allclose([r["lr"] for r in history],
+                               [0.05 * 0.5, 0.025 * 0.4, 0.0125 * 0.3])
+    # the same run with the scaled lr given directly (constant momentum) is identical
+    plain = dict(epochs=2, momentum_start=0.9, momentum_end=0.9, lr_decay=1.0, seed=5,
+                 hidden=(16, 16), batch_size=32)
+    m1, _ = train(TrainConfig(lr=0.5, paper_momentum=True, **plain), synthetic())
+    m2, _ = train(TrainConfig(lr=0.5 * (1 - 0.9), **plain), synthetic())
+    for a, b in zip(weights(m1), weights(m2)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(TypeError, match="paper_momentum"):
+        TrainConfig(paper_momentum="yes")
+
+
 def test_tiny_run_decreases_the_loss():
     _, history = train(TrainConfig(epochs=8, **SMALL), synthetic())
     losses = [r["train_loss"] for r in history]
