@@ -71,7 +71,7 @@ def _check_flag(name, value):
     return bool(value)
 
 
-def _as_c_matrix(name, x):
+def _as_c_matrix(x):
     """Return (C-contiguous 2-D array, transposed?) for a 2-D float array."""
     if x.flags.c_contiguous:
         return x, False
@@ -80,26 +80,37 @@ def _as_c_matrix(name, x):
     return np.ascontiguousarray(x), False
 
 
+def _product_shape(op, left, right):
+    """Check the operands of a matrix product; return the (m, n) shape of the result.
+
+    ``left`` and ``right`` are ``(name, array, transposed?)``: both must be 2-D float
+    arrays of one dtype whose inner dimensions align (the message names both shapes).
+    """
+    (name_a, a, trans_a), (name_b, b, trans_b) = left, right
+    check_float_array(name_a, a)
+    check_float_array(name_b, b)
+    check_same_dtype(op, **{name_a: a, name_b: b})
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"{op} needs 2-D {name_a} and {name_b}, got shapes {a.shape} and {b.shape}")
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    k2, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != k2:
+        shape_a = f"{a.shape}{'.T' if trans_a else ''}"
+        shape_b = f"{b.shape}{'.T' if trans_b else ''}"
+        raise ValueError(f"{op}: shapes {shape_a} and {shape_b} do not align "
+                         f"(inner dimensions {k} != {k2})")
+    return m, n
+
+
 def matmul(a, b, trans_a=False, trans_b=False):
     """Return ``op(a) @ op(b)`` for 2-D float arrays; op transposes when its flag is set.
 
     Transposed operands are never materialised: a transposed (Fortran-ordered) view is
     passed to the kernel as its C-ordered base with the flag flipped.
     """
-    check_float_array("a", a)
-    check_float_array("b", b)
-    check_same_dtype("matmul", a=a, b=b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"matmul kernel needs 2-D operands, got shapes {a.shape} and {b.shape}")
-    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
-    k2, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
-    if k != k2:
-        shape_a = f"{a.shape}{'.T' if trans_a else ''}"
-        shape_b = f"{b.shape}{'.T' if trans_b else ''}"
-        raise ValueError(f"matmul: shapes {shape_a} and {shape_b} do not align "
-                         f"(inner dimensions {k} != {k2})")
-    a, flip_a = _as_c_matrix("a", a)
-    b, flip_b = _as_c_matrix("b", b)
+    m, n = _product_shape("matmul", ("a", a, trans_a), ("b", b, trans_b))
+    a, flip_a = _as_c_matrix(a)
+    b, flip_b = _as_c_matrix(b)
     out = np.empty((m, n), dtype=a.dtype)
     backend.implementations["matmul"].gemm(a, b, out, trans_a != flip_a, trans_b != flip_b,
                                            backend.get_num_threads())
@@ -133,15 +144,7 @@ def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True)
         >>> linear_forward(x, w, bias=np.zeros(4, np.float32), relu=True, p=0.5, seed=7).shape
         (2, 4)
     """
-    check_float_array("x", x)
-    check_float_array("w", w)
-    check_same_dtype("linear_forward", x=x, w=w)
-    if x.ndim != 2 or w.ndim != 2:
-        raise ValueError(f"linear_forward needs 2-D x and w, got shapes {x.shape} and {w.shape}")
-    (m, k), (k2, n) = x.shape, w.shape
-    if k != k2:
-        raise ValueError(f"linear_forward: shapes {x.shape} and {w.shape} do not align "
-                         f"(inner dimensions {k} != {k2})")
+    m, n = _product_shape("linear_forward", ("x", x, False), ("w", w, False))
     if bias is not None:
         check_float_array("bias", bias)
         check_same_dtype("linear_forward", x=x, bias=bias)
@@ -155,8 +158,8 @@ def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True)
     dropout = p > 0
     if dropout or seed is not None:
         seed = check_seed(seed)
-    x, flip_x = _as_c_matrix("x", x)
-    w, flip_w = _as_c_matrix("w", w)
+    x, flip_x = _as_c_matrix(x)
+    w, flip_w = _as_c_matrix(w)
     out = np.empty((m, n), dtype=x.dtype)
     backend.implementations["matmul"].gemm_epilogue(
         x, w, out, flip_x, flip_w, bias, relu, dropout, seed if dropout else 0,

@@ -27,6 +27,7 @@ def set_fusion(enabled):
 
 
 def fusion_enabled():
+    """True unless ``set_fusion(False)`` turned layer fusion off."""
     return _enabled
 
 
