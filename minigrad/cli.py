@@ -26,7 +26,8 @@ DEFAULTS = TrainConfig()
 #: flag dest -> TrainConfig field, for the flags that define the run's configuration
 CONFIG_FLAGS = {"hidden": "hidden", "input_dropout": "p_input", "hidden_dropout": "p_hidden",
                 "dropout_mode": "dropout_mode", "max_norm": "max_norm", "lr": "lr",
-                "lr_decay": "lr_decay", "momentum_start": "momentum_start",
+                "lr_decay": "lr_decay", "lr_anneal_epochs": "lr_anneal_epochs",
+                "momentum_start": "momentum_start",
                 "momentum_end": "momentum_end", "momentum_epochs": "momentum_epochs",
                 "batch_size": "batch_size", "epochs": "epochs", "seed": "seed",
                 "paper_momentum": "paper_momentum"}
@@ -120,6 +121,11 @@ def build_parser(suppress_defaults=False):
                           "velocity)")
     opt.add_argument("--lr-decay", type=decay_factor, default=default(DEFAULTS.lr_decay),
                      help="learning-rate factor per epoch, in (0, 1]")
+    opt.add_argument("--lr-anneal-epochs", type=positive_int, metavar="N",
+                     default=default(DEFAULTS.lr_anneal_epochs),
+                     help="also anneal the learning rate linearly to zero over N epochs "
+                          "(a fixed budget, usually N = --epochs; with --lr-decay 1 the "
+                          "schedule is purely linear)")
     opt.add_argument("--momentum-start", type=momentum_value,
                      default=default(DEFAULTS.momentum_start))
     opt.add_argument("--momentum-end", type=momentum_value,
@@ -230,7 +236,9 @@ def _train_command(args, argv, train_parser):
         print(f"minigrad train: {args.dataset}, {len(x_train)} train / {len(x_test)} test "
               f"images; MLP {sizes}, dropout {config.p_input:g}/{config.p_hidden:g} "
               f"({config.dropout_mode}), max-norm {config.max_norm}, lr {config.lr:g} "
-              f"(x{config.lr_decay:g}/epoch), momentum {config.momentum_start:g}->"
+              f"(x{config.lr_decay:g}/epoch"
+              f"{'' if config.lr_anneal_epochs is None else f', annealed to 0 over {config.lr_anneal_epochs} epochs'}"
+              f"), momentum {config.momentum_start:g}->"
               f"{config.momentum_end:g} over {config.momentum_epochs} epochs"
               f"{' (paper momentum: lr x (1-m))' if config.paper_momentum else ''}, batch "
               f"{config.batch_size}, seed {config.seed}", flush=True)

@@ -2,7 +2,10 @@
 
 The recipe, per epoch ``e`` (counted from 0):
 
-* learning rate ``lr * lr_decay**e`` (``ExponentialDecay``);
+* learning rate ``lr * lr_decay**e`` (``ExponentialDecay``), optionally times a linear
+  anneal ``1 - e / lr_anneal_epochs`` that reaches zero when a fixed budget of epochs
+  ends (``lr_anneal_epochs``; the decay the papers use never reaches zero, which suits
+  their thousands of epochs but wastes a short budget);
 * momentum ramped linearly from ``momentum_start`` to ``momentum_end`` over the first
   ``momentum_epochs`` epochs, then held (``LinearRamp``);
 * one pass over the shuffled training set in minibatches of ``batch_size``: forward in
@@ -68,6 +71,13 @@ class TrainConfig:
             The default 0.3 was measured on MNIST, 784-1024-1024-10, one epoch from
             seed 0: test error 5.0% at lr 0.1, 4.0% at 0.3, 4.4% at 0.5, 31% at 1.0.
         lr_decay: per-epoch learning-rate factor in (0, 1].
+        lr_anneal_epochs: None (default), or the epoch budget N of a linear anneal: the
+            learning rate of epoch e is further multiplied by ``1 - e / N``, so it falls
+            in a straight line to ``lr(N - 1) / N`` in the last epoch of the budget.
+            ``epochs`` must not exceed N. With ``lr_decay=1`` the schedule is purely
+            linear ("budgeted training": decaying to zero at the end of the budget is
+            the usual way to make the most of a fixed number of epochs). Independent of
+            ``epochs`` so that a run stopped early and resumed follows the same schedule.
         momentum_start, momentum_end: momentum ramp endpoints in [0, 1).
         momentum_epochs: length of the momentum ramp in epochs (0: ``momentum_end``
             from the start).
@@ -88,6 +98,7 @@ class TrainConfig:
     max_norm: float | None = 3.0
     lr: float = 0.3
     lr_decay: float = 0.998
+    lr_anneal_epochs: int | None = None
     momentum_start: float = 0.5
     momentum_end: float = 0.99
     momentum_epochs: int = 500
@@ -110,11 +121,16 @@ class TrainConfig:
                         include_high=False)
         _check_real("lr", self.lr, 0, math.inf, include_low=False, include_high=False)
         _check_real("lr_decay", self.lr_decay, 0, 1, include_low=False)
+        if self.lr_anneal_epochs is not None:
+            _check_int("lr_anneal_epochs", self.lr_anneal_epochs, minimum=1)
         for name in ("momentum_start", "momentum_end"):
             _check_real(name, getattr(self, name), 0, 1, include_high=False)
         _check_int("momentum_epochs", self.momentum_epochs, minimum=0)
         _check_int("batch_size", self.batch_size, minimum=1)
         _check_int("epochs", self.epochs, minimum=1)
+        if self.lr_anneal_epochs is not None and self.epochs > self.lr_anneal_epochs:
+            raise ValueError(f"epochs ({self.epochs}) must not exceed lr_anneal_epochs "
+                             f"({self.lr_anneal_epochs}): the learning rate would be <= 0")
         _check_int("seed", self.seed, minimum=0)
         if self.init not in ("he", "gaussian"):
             raise ValueError(f"init must be 'he' or 'gaussian', got {self.init!r}")
@@ -191,6 +207,15 @@ def evaluate(model, x, y, batch_size=1000):
     return wrong / len(x)
 
 
+def learning_rate_schedule(config):
+    """``epoch -> learning rate`` of ``config`` (before the ``paper_momentum`` scaling)."""
+    decay = ExponentialDecay(config.lr, config.lr_decay)
+    if config.lr_anneal_epochs is None:
+        return decay
+    anneal = LinearRamp(1.0, 0.0, config.lr_anneal_epochs)
+    return lambda epoch: decay(epoch) * anneal(epoch)
+
+
 def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progress=None,
           metadata=None):
     """Train the dropout MLP of ``config`` on ``dataset``; return ``(model, history)``.
@@ -228,7 +253,7 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
     init_rng, dropout_rng, shuffle_rng = make_generators(config.seed)
     model = build_model(config, x_train.shape[1], n_classes, init_rng, dropout_rng)
     optimizer = SGD(model.parameters(), lr=config.lr, momentum=config.momentum_start)
-    lr_schedule = ExponentialDecay(config.lr, config.lr_decay)
+    lr_schedule = learning_rate_schedule(config)
     momentum_schedule = LinearRamp(config.momentum_start, config.momentum_end,
                                    config.momentum_epochs)
     history, start_epoch = [], 0

@@ -22,6 +22,9 @@ from minigrad.cli import main
     (["train", "--batch-size", "0"], "--batch-size: must be >= 1"),
     (["train", "--epochs", "-1"], "--epochs: must be >= 1"),
     (["train", "--lr-decay", "1.5"], "--lr-decay: must be in (0, 1]"),
+    (["train", "--lr-anneal-epochs", "0"], "--lr-anneal-epochs: must be >= 1"),
+    (["train", "--epochs", "5", "--lr-anneal-epochs", "4"],
+     "epochs (5) must not exceed lr_anneal_epochs (4)"),
     (["train", "--momentum-end", "1"], "--momentum-end: must be in [0, 1)"),
     (["train", "--max-norm", "-2"], "--max-norm: must be in (0, inf)"),
     (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
@@ -67,6 +70,14 @@ def test_paper_momentum_flag_sets_the_config():
     for argv, expected in ((["train"], False), (["train", "--paper-momentum"], True)):
         args = parser.parse_args(argv)
         assert _config_from_args(args, argv, train_parser).paper_momentum is expected
+
+
+def test_lr_anneal_epochs_flag_sets_the_config():
+    from minigrad.cli import _config_from_args, build_parser
+    parser, train_parser = build_parser()
+    for argv, expected in ((["train"], None), (["train", "--lr-anneal-epochs", "7"], 7)):
+        args = parser.parse_args(argv)
+        assert _config_from_args(args, argv, train_parser).lr_anneal_epochs == expected
 
 
 def test_help_runs_as_a_module(tmp_path):

@@ -60,6 +60,30 @@ def test_paper_momentum_scales_the_lr_by_one_minus_momentum():
         TrainConfig(paper_momentum="yes")
 
 
+def test_linear_anneal_multiplies_the_decay_and_ends_above_zero():
+    """lr of epoch e = lr * decay**e * (1 - e / lr_anneal_epochs)."""
+    config = TrainConfig(epochs=4, lr_decay=0.5, lr_anneal_epochs=4,
+                         momentum_start=0.9, momentum_end=0.9, **SMALL)
+    _, history = train(config, synthetic())
+    np.testing.assert_allclose([r["lr"] for r in history],
+                               [0.05, 0.025 * 0.75, 0.0125 * 0.5, 0.00625 * 0.25])
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_annealed_run_stopped_and_resumed_follows_the_same_schedule(tmp_path):
+    """The anneal's horizon is its own field, so a 2 + 3 epoch run equals a 5 epoch run."""
+    data = synthetic()
+    config = TrainConfig(epochs=5, lr_decay=1.0, lr_anneal_epochs=5, **SMALL)
+    full, full_history = train(config, data)
+    path = tmp_path / "run.npz"
+    train(TrainConfig(**{**config.to_dict(), "epochs": 2}), data, checkpoint=path)
+    resumed, history = train(config, data, resume=path)
+    for wa, wb in zip(weights(full), weights(resumed)):
+        np.testing.assert_array_equal(wa, wb)
+    assert [r["lr"] for r in history] == [r["lr"] for r in full_history]
+    np.testing.assert_allclose([r["lr"] for r in history], [0.05 * k / 5 for k in (5, 4, 3, 2, 1)])
+
+
 def test_tiny_run_decreases_the_loss():
     _, history = train(TrainConfig(epochs=8, **SMALL), synthetic())
     losses = [r["train_loss"] for r in history]
@@ -116,7 +140,9 @@ def test_model_structure_follows_config():
     (dict(hidden=(0,)), "hidden"), (dict(p_input=1.0), "p_input"),
     (dict(p_hidden=-0.1), "p_hidden"), (dict(lr=0), "lr"), (dict(batch_size=0), "batch_size"),
     (dict(epochs=0), "epochs"), (dict(momentum_end=1.0), "momentum_end"),
-    (dict(dropout_mode="paper"), "dropout_mode"), (dict(max_norm=-1.0), "max_norm")])
+    (dict(dropout_mode="paper"), "dropout_mode"), (dict(max_norm=-1.0), "max_norm"),
+    (dict(lr_anneal_epochs=0), "lr_anneal_epochs"),
+    (dict(epochs=3, lr_anneal_epochs=2), "must not exceed lr_anneal_epochs")])
 def test_bad_config_is_a_value_error(bad, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**bad)
