@@ -42,6 +42,8 @@ import shlex
 import sys
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # the local tree (with its built kernels), not an installed copy
 
@@ -145,18 +147,29 @@ def cmd_run(args):
 
 
 def load_runs(runs_dir):
+    """``{directory name: history.json contents}`` of every run in ``runs_dir``, in the
+    order of ``ROWS`` (then by name)."""
+    names = sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []
+    order = list(ROWS)
+    names.sort(key=lambda n: next((i for i, row in enumerate(order) if n.startswith(row)),
+                                  len(order)))
     runs = {}
-    for name in ROWS:
+    for name in names:
         path = os.path.join(runs_dir, name, "history.json")
         if os.path.exists(path):
             with open(path) as f:
                 runs[name] = json.load(f)
-    for entry in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
-        path = os.path.join(runs_dir, entry, "history.json")
-        if entry not in runs and os.path.exists(path):  # extra (e.g. longer) runs
-            with open(path) as f:
-                runs[entry] = json.load(f)
     return runs
+
+
+def seed_groups(runs):
+    """Runs that differ only in their seed, as ``{(row, epochs): [run, ...]}`` (2+ runs)."""
+    groups = {}
+    for run in runs.values():
+        config = {k: v for k, v in run["config"].items() if k != "seed"}
+        key = (run.get("row"), len(run["history"]), json.dumps(config, sort_keys=True))
+        groups.setdefault(key, []).append(run)
+    return {key[:2]: group for key, group in groups.items() if len(group) > 1}
 
 
 def cmd_report(args):
@@ -194,6 +207,18 @@ def cmd_report(args):
                      f"{r['best_test_error']:.2f}% ({r['best_epoch']}) | {paper} | "
                      f"{r['train_loss']:.4f} | "
                      f"{r['wall_minutes']:.0f} min |")
+    groups = seed_groups(runs)
+    if groups:
+        lines += ["", "Spread over seeds (test error at the last epoch; runs whose "
+                  "configurations differ only in the seed):", "",
+                  "| row | epochs | seeds | test error per seed | mean | sample sd |",
+                  "|---|---|---|---|---|---|"]
+        for (row, epochs), group in groups.items():
+            errors = np.array([100 * run["history"][-1]["test_error"] for run in group])
+            seeds = ", ".join(str(run["config"]["seed"]) for run in group)
+            lines.append(f"| {row} | {epochs} | {seeds} | "
+                         + ", ".join(f"{e:.2f}%" for e in errors)
+                         + f" | **{errors.mean():.2f}%** | {errors.std(ddof=1):.2f}% |")
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -209,19 +234,28 @@ def plot(runs, path):
     except ImportError:
         print("no plot: matplotlib is not installed (pip install 'minigrad[plot]')")
         return
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, dataset, ylim in ((axes[0], "mnist", (0.8, 3.0)),
-                              (axes[1], "fashion-mnist", (8.0, 14.0))):
-        for i, (name, run) in enumerate(r for r in runs.items() if r[1]["dataset"] == dataset):
+    datasets = [d for d in ("mnist", "fashion-mnist")
+                if any(run["dataset"] == d for run in runs.values())]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.5), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, dataset in zip(axes[0], datasets):
+        for name, run in runs.items():
+            if run["dataset"] != dataset:
+                continue
             h = run["history"]
-            line, = ax.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h],
-                            label=name, lw=1.5,
-                            ls="-" if run.get("row", name) == name else "--")
-            base = run.get("row", name)
-            if base in ROWS and ROWS[base][2] is not None and base == name:
-                ax.axhline(ROWS[base][2], color=line.get_color(), ls=":", lw=1)
-        ax.set(xlabel="epoch", ylabel="test error (%)", ylim=ylim,
-               title=f"{dataset} (dotted: paper's Table 2)" if dataset == "mnist" else dataset)
+            row = run.get("row", name)
+            colour = colours[list(ROWS).index(row) % len(colours)] if row in ROWS else None
+            first_seed = run["config"]["seed"] == RECIPE["seed"]
+            ax.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h], label=name,
+                    color=colour, lw=1.5 if first_seed else 0.8, alpha=1 if first_seed else 0.6)
+        for row in {run.get("row") for run in runs.values() if run["dataset"] == dataset}:
+            if row in ROWS and ROWS[row][2] is not None:
+                ax.axhline(ROWS[row][2], color=colours[list(ROWS).index(row) % len(colours)],
+                           ls=":", lw=1)
+        low = min(100 * min(r["test_error"] for r in run["history"])
+                  for run in runs.values() if run["dataset"] == dataset)
+        ax.set(xlabel="epoch", ylabel="test error (%)", ylim=(0.8 * low, 2.2 * low),
+               title=dataset + (" (dotted: paper's Table 2)" if dataset == "mnist" else ""))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
