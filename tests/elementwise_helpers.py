@@ -1,4 +1,4 @@
-"""Hypothesis strategies, bit-level assertions and backend helpers for the elementwise kernel tests.
+"""Hypothesis strategies and bit-level assertions for the elementwise kernel tests.
 
 Small arrays are drawn element by element (hypothesis explores NaN payloads,
 signalling NaNs, +-inf, -0.0 and subnormals). Large arrays (> 100k elements, enough
@@ -6,14 +6,10 @@ for the kernels to use two threads) would be slow to draw that way, so they are
 built from a hypothesis-drawn seed with a numpy Generator and then sprinkled with
 the same special values, written as bit patterns so that no conversion quiets a NaN.
 """
-import warnings
-from contextlib import contextmanager
-
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigrad import backend
 
 DTYPES = (np.float32, np.float64)
 UINT = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
@@ -80,21 +76,3 @@ def strided_views(x2):
         "negative-stride": x2[::-1, ::-1],
         "read-only": read_only,
     }
-
-
-@contextmanager
-def compiled_kernel(name, module, n_threads):
-    """Run the dispatch layer on the compiled ``module`` for kernel ``name``, on ``n_threads``."""
-    saved = backend.get_backend(), backend.get_num_threads()
-    with warnings.catch_warnings():  # other kernels may be missing; this one is asserted below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        backend.set_backend("compiled")
-    backend.set_num_threads(n_threads)
-    try:
-        assert backend.implementations[name] is module
-        yield
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            backend.set_backend(saved[0])
-        backend.set_num_threads(saved[1])

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend_helpers import compiled_kernel
 from elementwise_helpers import (LARGE_SIZES, SEEDS, THREADS, assert_bits_equal,
-                                 compiled_kernel, float_vectors, strided_views)
+                                 float_vectors, strided_views)
 from minigrad.kernels import dispatch, reference
 
 dropout = pytest.importorskip("minigrad._ext.dropout")

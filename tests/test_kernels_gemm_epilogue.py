@@ -11,14 +11,13 @@ Oracles:
 """
 import inspect
 import math
-import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend_helpers import backend_settings
 from elementwise_helpers import SEEDS, assert_bits_equal
 from matrix_views import LAYOUTS, view
 from minigrad import backend
@@ -229,25 +228,6 @@ def test_signature_is_the_twins():
 
 # --- through the dispatch layer -------------------------------------------------------------
 
-@contextmanager
-def selected(backend_name="compiled", matmul="minigrad", n_threads=None):
-    """Select a backend, matmul and thread count for the block; restore them afterwards."""
-    saved = backend.get_backend(), backend._state["matmul"], backend.get_num_threads()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        backend.set_backend(backend_name)
-    backend.set_matmul(matmul)
-    if n_threads is not None:
-        backend.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            backend.set_backend(saved[0])
-        backend.set_matmul(saved[1])
-        backend.set_num_threads(saved[2])
-
 
 layouts = st.sampled_from(LAYOUTS)
 
@@ -262,7 +242,7 @@ def test_dispatch_linear_forward_equals_the_separate_dispatch_calls(
     rng = np.random.default_rng(data_seed)
     x, w = view(rng, (m, k), layout_x, dtype), view(rng, (k, n), layout_w, dtype)
     bias = rng.standard_normal(n).astype(dtype)[::-1] if with_bias else None  # a view
-    with selected(n_threads=n_threads):
+    with backend_settings("compiled", "minigrad", n_threads):
         if backend.implementations["matmul"] is not mm:
             pytest.skip("compiled matmul unavailable")
         out = dispatch.linear_forward(x, w, bias=bias, relu=use_relu, p=p, seed=seed,
@@ -282,7 +262,7 @@ def test_dispatch_linear_forward_runs_the_twin_when_numpy_is_selected(backend_na
     rng = np.random.default_rng(4)
     x, w = rng.standard_normal((9, 17)), rng.standard_normal((17, 11))
     bias = rng.standard_normal(11)
-    with selected(backend_name, matmul):
+    with backend_settings(backend_name, matmul):
         assert backend.implementations["matmul"] is reference
         out = dispatch.linear_forward(x, w, bias=bias, relu=True, p=0.4, seed=77)
     assert_bits_equal(out, twin(x, w, False, False, bias, True, True, 77, 0.4, 9, 11))

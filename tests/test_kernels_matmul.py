@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from minigrad import backend
 from minigrad.kernels import dispatch, reference
+from backend_helpers import backend_settings
 from matrix_views import LAYOUTS, view
 
 mm = pytest.importorskip("minigrad._ext.matmul")
@@ -147,17 +148,10 @@ def test_gemm_rejects_misaligned_shapes():
 @contextmanager
 def compiled_matmul(n_threads=None):
     """Route dispatch.matmul to the compiled kernel; restore the settings afterwards."""
-    saved = (backend.get_num_threads(), backend._state["matmul"])
-    backend.set_matmul("minigrad")
-    try:
+    with backend_settings(matmul="minigrad", n_threads=n_threads):
         if backend.implementations["matmul"] is not mm:
             pytest.skip("the numpy backend is selected (MINIGRAD_BACKEND=numpy)")
-        if n_threads is not None:
-            backend.set_num_threads(n_threads)
         yield
-    finally:
-        backend.set_num_threads(saved[0])
-        backend.set_matmul(saved[1])
 
 
 layouts = st.sampled_from(LAYOUTS)

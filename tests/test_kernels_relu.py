@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from elementwise_helpers import (THREADS, assert_bits_equal, compiled_kernel, float_vectors,
-                                 specials, strided_views)
+from backend_helpers import compiled_kernel
+from elementwise_helpers import (THREADS, assert_bits_equal, float_vectors, specials,
+                                 strided_views)
 from minigrad.kernels import dispatch, reference
 
 relu = pytest.importorskip("minigrad._ext.relu")

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from elementwise_helpers import (SEEDS, THREADS, assert_bits_equal, compiled_kernel,
-                                 float_vectors)
+from backend_helpers import compiled_kernel
+from elementwise_helpers import SEEDS, THREADS, assert_bits_equal, float_vectors
 from minigrad import backend
 from minigrad.kernels import dispatch, reference
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from minigrad.kernels import dispatch, reference
 
-from elementwise_helpers import DTYPES, compiled_kernel
+from backend_helpers import compiled_kernel
+from elementwise_helpers import DTYPES
 
 compiled = pytest.importorskip("minigrad._ext.sgd")
 
