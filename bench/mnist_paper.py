@@ -81,6 +81,8 @@ ROWS = {
     "fashion-2x1024-dropout-maxnorm": (
         "fashion-mnist", dict(hidden=(1024,) * 2, max_norm=3.0, **DROPOUT), None, "-"),
 }
+#: row fields that may be overridden on the command line, with their types
+ROW_FIELDS = {"p_input": float, "p_hidden": float, "max_norm": float}
 DEFAULT_RUNS = os.path.join(ROOT, "runs", "paper")
 
 
@@ -88,7 +90,7 @@ def row_config(name, epochs, overrides, anneal=True):
     """``(dataset, TrainConfig)`` of a row trained for ``epochs``; ``anneal``: the learning
     rate falls linearly to zero over those epochs (``TrainConfig.lr_anneal_epochs``)."""
     dataset, fields, _, _ = ROWS[name]
-    return dataset, TrainConfig(**{**RECIPE, **overrides, **fields, "epochs": epochs,
+    return dataset, TrainConfig(**{**RECIPE, **fields, **overrides, "epochs": epochs,
                                    "lr_anneal_epochs": epochs if anneal else None})
 
 
@@ -96,7 +98,8 @@ def cmd_run(args):
     if args.threads is not None:
         backend.set_num_threads(args.threads)
     from minigrad.data import load_dataset
-    overrides = {k: getattr(args, k) for k in RECIPE if getattr(args, k, None) is not None}
+    overrides = {k: getattr(args, k) for k in (*RECIPE, *ROW_FIELDS)
+                 if getattr(args, k, None) is not None}
     datasets, states = {}, []
     for name in args.rows:
         dataset, config = row_config(name, args.epochs, overrides, anneal=not args.no_anneal)
@@ -104,6 +107,9 @@ def cmd_run(args):
             data = load_dataset(dataset)
             if args.train_subset:
                 data = (data[0][:args.train_subset], data[1][:args.train_subset], *data[2:])
+            if args.validation:  # the last N training images stand in for the test set
+                x, y, n = data[0], data[1], args.validation
+                data = (x[:-n], y[:-n], x[-n:], y[-n:])
             datasets[dataset] = data
         out = os.path.join(args.runs_dir, name + (f"-{args.tag}" if args.tag else ""))
         os.makedirs(out, exist_ok=True)
@@ -137,7 +143,8 @@ def cmd_run(args):
             r = history[-1]
             write_history(s["out"], history, row=s["name"], dataset=s["dataset"],
                           config=s["config"].to_dict(), epochs_planned=args.epochs,
-                          train_subset=args.train_subset, command=command,
+                          train_subset=args.train_subset, validation=args.validation,
+                          command=command,
                           backend=backend.backend_info())
             print(f"{time.strftime('%H:%M:%S')} {s['name']:<32} epoch {epoch:>3}/{args.epochs}"
                   f"  lr {r['lr']:.4f}  m {r['momentum']:.3f}  loss {r['train_loss']:.4f}"
@@ -274,6 +281,12 @@ def main(argv=None):
     run.add_argument("--threads", type=int, default=None)
     run.add_argument("--runs-dir", default=DEFAULT_RUNS)
     run.add_argument("--train-subset", type=int, default=None, help="pilot runs only")
+    for key, kind in ROW_FIELDS.items():
+        run.add_argument("--" + key.replace("_", "-"), type=kind, default=None,
+                         help="override the row's value (a variant of the row: use --tag)")
+    run.add_argument("--validation", type=int, default=None, metavar="N",
+                     help="hold out the last N training images and report the error on "
+                          "them instead of the test set (for choosing a configuration)")
     run.add_argument("--no-anneal", action="store_true",
                      help="no linear anneal of the lr to zero over --epochs (decay only)")
     run.add_argument("--tag", default=None,
