@@ -107,8 +107,10 @@ def cmd_run(args):
             data = load_dataset(dataset)
             if args.train_subset:
                 data = (data[0][:args.train_subset], data[1][:args.train_subset], *data[2:])
-            if args.validation:  # the last N training images stand in for the test set
+            if args.validation is not None:  # the last N training images replace the test set
                 x, y, n = data[0], data[1], args.validation
+                if not 0 < n < len(x):
+                    sys.exit(f"--validation: N must be in [1, {len(x) - 1}], got {n}")
                 data = (x[:-n], y[:-n], x[-n:], y[-n:])
             datasets[dataset] = data
         out = os.path.join(args.runs_dir, name + (f"-{args.tag}" if args.tag else ""))
@@ -156,17 +158,16 @@ def cmd_run(args):
 def load_runs(runs_dir):
     """``{directory name: history.json contents}`` of every run in ``runs_dir``, in the
     order of ``ROWS`` (then by name)."""
-    names = sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []
-    order = list(ROWS)
-    names.sort(key=lambda n: next((i for i, row in enumerate(order) if n.startswith(row)),
-                                  len(order)))
     runs = {}
-    for name in names:
+    for name in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
         path = os.path.join(runs_dir, name, "history.json")
         if os.path.exists(path):
             with open(path) as f:
                 runs[name] = json.load(f)
-    return runs
+    order = list(ROWS)
+    rank = {name: order.index(run["row"]) if run.get("row") in ROWS else len(order)
+            for name, run in runs.items()}
+    return dict(sorted(runs.items(), key=lambda item: rank[item[0]]))
 
 
 def seed_groups(runs):
@@ -193,7 +194,9 @@ def cmd_report(args):
         last = h[-1]
         best = min(h, key=lambda r: r["test_error"])
         rows.append(dict(
-            row=name, dataset=run["dataset"], epochs=last["epoch"],
+            row=name, epochs=last["epoch"],
+            dataset=run["dataset"] + (f" (validation: last {run['validation']} train)"
+                                      if run.get("validation") else ""),
             epochs_planned=run.get("epochs_planned"),
             final_test_error=100 * last["test_error"],
             mean_last5=100 * sum(r["test_error"] for r in h[-5:]) / len(h[-5:]),

@@ -233,12 +233,13 @@ def _train_command(args, argv, train_parser):
     info = backend.backend_info()
     sizes = "-".join(str(s) for s in (x_train.shape[1], *config.hidden, 10))
     if not args.quiet:
+        lr_schedule = f"x{config.lr_decay:g}/epoch"
+        if config.lr_anneal_epochs is not None:
+            lr_schedule += f", annealed to 0 over {config.lr_anneal_epochs} epochs"
         print(f"minigrad train: {args.dataset}, {len(x_train)} train / {len(x_test)} test "
               f"images; MLP {sizes}, dropout {config.p_input:g}/{config.p_hidden:g} "
               f"({config.dropout_mode}), max-norm {config.max_norm}, lr {config.lr:g} "
-              f"(x{config.lr_decay:g}/epoch"
-              f"{'' if config.lr_anneal_epochs is None else f', annealed to 0 over {config.lr_anneal_epochs} epochs'}"
-              f"), momentum {config.momentum_start:g}->"
+              f"({lr_schedule}), momentum {config.momentum_start:g}->"
               f"{config.momentum_end:g} over {config.momentum_epochs} epochs"
               f"{' (paper momentum: lr x (1-m))' if config.paper_momentum else ''}, batch "
               f"{config.batch_size}, seed {config.seed}", flush=True)

@@ -73,7 +73,7 @@ class TrainConfig:
         lr_decay: per-epoch learning-rate factor in (0, 1].
         lr_anneal_epochs: None (default), or the epoch budget N of a linear anneal: the
             learning rate of epoch e is further multiplied by ``1 - e / N``, so it falls
-            in a straight line to ``lr(N - 1) / N`` in the last epoch of the budget.
+            in a straight line to ``lr * lr_decay**(N - 1) / N`` in the budget's last epoch.
             ``epochs`` must not exceed N. With ``lr_decay=1`` the schedule is purely
             linear ("budgeted training": decaying to zero at the end of the budget is
             the usual way to make the most of a fixed number of epochs). Independent of
