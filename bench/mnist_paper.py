@@ -256,8 +256,10 @@ def plot(runs, path):
             row = run.get("row", name)
             colour = colours[list(ROWS).index(row) % len(colours)] if row in ROWS else None
             first_seed = run["config"]["seed"] == RECIPE["seed"]
+            variant = row in ROWS and any(run["config"][k] != ROWS[row][1][k] for k in ROW_FIELDS)
             ax.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h], label=name,
-                    color=colour, lw=1.5 if first_seed else 0.8, alpha=1 if first_seed else 0.6)
+                    color=colour, ls="--" if variant else "-", lw=1.5 if first_seed else 0.8,
+                    alpha=1 if first_seed else 0.6)
         for row in {run.get("row") for run in runs.values() if run["dataset"] == dataset}:
             if row in ROWS and ROWS[row][2] is not None:
                 ax.axhline(ROWS[row][2], color=colours[list(ROWS).index(row) % len(colours)],
