@@ -247,23 +247,25 @@ def plot(runs, path):
     datasets = [d for d in ("mnist", "fashion-mnist")
                 if any(run["dataset"] == d for run in runs.values())]
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.5), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+    def colour(row):  # one colour per row of ROWS, for its runs and its paper line
+        return cycle[list(ROWS).index(row) % len(cycle)] if row in ROWS else None
+
     for ax, dataset in zip(axes[0], datasets):
         for name, run in runs.items():
             if run["dataset"] != dataset:
                 continue
             h = run["history"]
             row = run.get("row", name)
-            colour = colours[list(ROWS).index(row) % len(colours)] if row in ROWS else None
             first_seed = run["config"]["seed"] == RECIPE["seed"]
             variant = row in ROWS and any(run["config"][k] != ROWS[row][1][k] for k in ROW_FIELDS)
             ax.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h], label=name,
-                    color=colour, ls="--" if variant else "-", lw=1.5 if first_seed else 0.8,
+                    color=colour(row), ls="--" if variant else "-", lw=1.5 if first_seed else 0.8,
                     alpha=1 if first_seed else 0.6)
         for row in {run.get("row") for run in runs.values() if run["dataset"] == dataset}:
             if row in ROWS and ROWS[row][2] is not None:
-                ax.axhline(ROWS[row][2], color=colours[list(ROWS).index(row) % len(colours)],
-                           ls=":", lw=1)
+                ax.axhline(ROWS[row][2], color=colour(row), ls=":", lw=1)
         low = min(100 * min(r["test_error"] for r in run["history"])
                   for run in runs.values() if run["dataset"] == dataset)
         ax.set(xlabel="epoch", ylabel="test error (%)", ylim=(0.8 * low, 2.2 * low),
