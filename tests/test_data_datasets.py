@@ -19,10 +19,10 @@ import pytest
 
 from minigrad.data import (ChecksumError, DatasetNotFoundError, load_dataset,
                            load_fashion_mnist, load_mnist, locate_dataset, sources, write_idx)
+from minigrad.data import locate
 from minigrad.data.download import check_mirrors
-from minigrad.data.locate import md5_hex
+from minigrad.data.locate import bundled_dir, md5_hex
 
-REAL_DATA = os.environ.get("MINIGRAD_DATA")  # read before any test changes it
 NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -403,20 +403,50 @@ def check_real(ds, train_counts, test_counts):
         assert np.bincount(y, minlength=10).tolist() == counts
 
 
-def test_real_mnist(monkeypatch):
-    if not REAL_DATA:
-        pytest.skip("MINIGRAD_DATA is not set, so there is no real MNIST to check")
-    monkeypatch.setenv("MINIGRAD_DATA", REAL_DATA)
-    try:
-        ds = load_mnist(download=False)
-    except DatasetNotFoundError as e:
-        pytest.skip(f"real MNIST files not found via MINIGRAD_DATA={REAL_DATA}: {e}")
+def test_real_mnist_is_bundled_and_loads_with_no_network(isolated):
+    # isolated: $MINIGRAD_DATA unset, an empty cache, mirrors on a closed port
+    ds = load_mnist(download=False)
     check_real(ds, MNIST_TRAIN_COUNTS, MNIST_TEST_COUNTS)
     assert ds.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    bundled = bundled_dir("mnist")
+    assert locate_dataset("mnist", download=False) == {
+        n: os.path.join(bundled, n + ".gz") for n in NAMES}
+    # the bundled files are the published archives, byte for byte
+    for fspec in sources.MNIST.files:
+        with open(os.path.join(bundled, fspec.gz_name), "rb") as f:
+            assert md5_hex(f.read()) == fspec.gz_md5
     # independent decoding of the test images: skip the 16-byte header, divide by 255
-    with gzip.open(os.path.join(REAL_DATA, "t10k-images-idx3-ubyte.gz")) as f:
+    with gzip.open(os.path.join(bundled, "t10k-images-idx3-ubyte.gz")) as f:
         pixels = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(10000, 784)
     np.testing.assert_array_equal(ds.x_test, pixels.astype(np.float32) / np.float32(255))
+
+
+def link_real_mnist(directory):
+    """Symlink the bundled MNIST files into ``directory`` (a copy elsewhere on disk)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for n in NAMES:
+        os.symlink(os.path.join(bundled_dir("mnist"), n + ".gz"), directory / (n + ".gz"))
+    return directory
+
+
+def test_env_and_cache_come_before_the_bundled_copy(isolated, tmp_path, monkeypatch):
+    cache = link_real_mnist(isolated / "mnist")
+    assert where() == {str(cache)}
+    env = link_real_mnist(tmp_path / "env")
+    monkeypatch.setenv("MINIGRAD_DATA", str(env))
+    assert where() == {str(env)}
+
+
+def test_a_corrupt_bundled_file_is_skipped_not_read(isolated, tmp_path, monkeypatch):
+    fake_bundle = link_real_mnist(tmp_path / "bundled" / "mnist")
+    os.unlink(fake_bundle / "t10k-labels-idx1-ubyte.gz")
+    (fake_bundle / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"not MNIST"))
+    monkeypatch.setattr(locate, "bundled_dir", lambda name: str(tmp_path / "bundled" / name))
+    with pytest.raises(DatasetNotFoundError) as exc:
+        load_mnist(download=False)
+    msg = str(exc.value)
+    assert "missing: t10k-labels-idx1-ubyte" in msg and "checksum mismatch" in msg
+    assert "bundled with minigrad" in msg
 
 
 def test_real_fashion_mnist(monkeypatch):
@@ -426,10 +456,18 @@ def test_real_fashion_mnist(monkeypatch):
     monkeypatch.setitem(sources.DATASETS, "fashion-mnist",
                         dataclasses.replace(sources.DATASETS["fashion-mnist"],
                                             system_dirs=(debian,)))
-    if REAL_DATA:  # as in CI: MINIGRAD_DATA holds MNIST, which must be skipped
-        monkeypatch.setenv("MINIGRAD_DATA", REAL_DATA)
+    # MINIGRAD_DATA holding MNIST (same file names): skipped by checksum
+    monkeypatch.setenv("MINIGRAD_DATA", bundled_dir("mnist"))
     ds = load_fashion_mnist(download=False)
     check_real(ds, [6000] * 10, [1000] * 10)
     assert ds.y_train[:5].tolist() == [9, 0, 0, 3, 0]
     assert set(locate_dataset("fashion-mnist", download=False).values()) == {
         os.path.join(debian, n + ".gz") for n in NAMES}
+
+
+def test_fashion_mnist_not_found_says_how_to_get_it():
+    with pytest.raises(DatasetNotFoundError) as exc:
+        load_fashion_mnist(download=False)
+    msg = str(exc.value)
+    assert "apt-get install dataset-fashion-mnist" in msg and "MINIGRAD_DATA" in msg
+    assert "bundled" not in msg  # only MNIST ships with the package

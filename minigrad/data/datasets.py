@@ -15,10 +15,11 @@ Where the files come from:
   there with the wrong checksum is an error. Missing files are downloaded into it if
   ``download=True``.
 * ``path=None``: ``$MINIGRAD_DATA/<name>/``, ``$MINIGRAD_DATA/``, the user cache
-  (``~/.cache/minigrad/<name>/``), then system directories (Debian's
-  ``/usr/share/datasets/fashion-mnist``); see ``minigrad.data.locate``. A candidate with
-  the wrong checksum (say MNIST found while loading Fashion-MNIST) is skipped. Missing
-  files are downloaded into the cache if ``download=True``.
+  (``~/.cache/minigrad/<name>/``), system directories (Debian's
+  ``/usr/share/datasets/fashion-mnist``), then the copy bundled with the package (MNIST
+  ships inside minigrad, so it loads with no network); see ``minigrad.data.locate``. A
+  candidate with the wrong checksum (say MNIST found while loading Fashion-MNIST) is
+  skipped. Missing files are downloaded into the cache if ``download=True``.
 
 Every file is verified by md5 before use, so the two datasets (whose files have the
 same names) can never be confused. If a file cannot be found or downloaded,
@@ -198,6 +199,8 @@ def _require_all(spec, payloads, target, dirs, notes, explicit):
     if notes:
         msg += "Notes:\n" + "\n".join(f"  - {n}" for n in notes) + "\n"
     msg += f"Official mirrors: {', '.join(spec.mirrors)}"
+    if spec.how_to_get:
+        msg += "\n" + spec.how_to_get
     raise DatasetNotFoundError(msg)
 
 

@@ -7,6 +7,9 @@ Automatic lookup order for a dataset called ``<name>`` (e.g. ``mnist``):
 3. the per-user cache, ``$XDG_CACHE_HOME/minigrad/<name>/`` or ``~/.cache/minigrad/<name>/``
    (where downloads go)
 4. the dataset's ``system_dirs`` (e.g. Debian's ``/usr/share/datasets/fashion-mnist``)
+5. the copy bundled inside the package, ``minigrad/data/bundled/<name>/``, for a dataset
+   whose spec says ``bundled=True`` (MNIST: so that the main job runs on a machine with
+   no network at all; see ``bundled/<name>/README.md`` for where the files come from)
 
 In each directory a file may be gzip-compressed (``<file>.gz``) or raw (``<file>``).
 Because MNIST and Fashion-MNIST use the same file names, every candidate is verified by
@@ -19,7 +22,7 @@ import os
 from .idx import decompress_if_gzip
 
 __all__ = ["ChecksumError", "md5_hex", "read_verified", "find_in_dir", "cache_dir",
-           "search_dirs", "ENV_VAR"]
+           "bundled_dir", "search_dirs", "ENV_VAR"]
 
 ENV_VAR = "MINIGRAD_DATA"
 
@@ -81,6 +84,11 @@ def cache_dir(name):
     return os.path.join(base, "minigrad", name)
 
 
+def bundled_dir(name):
+    """The directory inside the installed package that holds the bundled copy of ``name``."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundled", name)
+
+
 def search_dirs(spec):
     """The automatic lookup order for ``spec`` as a list of ``(label, directory)``."""
     dirs = []
@@ -90,4 +98,6 @@ def search_dirs(spec):
         dirs.append((f"${ENV_VAR}", env))
     dirs.append(("cache", cache_dir(spec.name)))
     dirs.extend(("system", d) for d in spec.system_dirs)
+    if spec.bundled:
+        dirs.append(("bundled with minigrad", bundled_dir(spec.name)))
     return dirs

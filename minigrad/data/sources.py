@@ -36,7 +36,10 @@ class DatasetSpec:
     """A dataset of four IDX files (train/test images/labels) and where to find them.
 
     ``mirrors`` are base URLs tried in order (a file's URL is ``mirror + gz_name``);
-    ``system_dirs`` are directories where an operating-system package installs it.
+    ``system_dirs`` are directories where an operating-system package installs it;
+    ``bundled`` says that the published files ship inside this package (looked up
+    after everything on disk, before a download); ``how_to_get`` is a hint for the
+    "not found" message.
     """
     name: str
     title: str
@@ -46,6 +49,8 @@ class DatasetSpec:
     test_labels: FileSpec
     mirrors: tuple = ()
     system_dirs: tuple = ()
+    bundled: bool = False
+    how_to_get: str = ""
 
     @property
     def files(self):
@@ -65,6 +70,7 @@ MNIST = DatasetSpec(
     test_labels=FileSpec("t10k-labels-idx1-ubyte", "ec29112dd5afa0611ce80d1b7f02629c",
                          "27ae3e4e09519cfbb04c329615203637"),
     mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",),
+    bundled=True,  # 11 MB of gzip in minigrad/data/bundled/mnist, so no network is needed
 )
 
 FASHION_MNIST = DatasetSpec(
@@ -80,6 +86,10 @@ FASHION_MNIST = DatasetSpec(
                          "15d484375f8d13e6eb1aabb0c3f46965"),
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     system_dirs=("/usr/share/datasets/fashion-mnist",),  # Debian: dataset-fashion-mnist
+    how_to_get=("On Debian or Ubuntu, `sudo apt-get install dataset-fashion-mnist` installs "
+                "it in /usr/share/datasets/fashion-mnist; elsewhere download the four .gz "
+                "files from https://github.com/zalandoresearch/fashion-mnist (data/fashion) "
+                "into the directory above, or set MINIGRAD_DATA."),
 )
 
 DATASETS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
