@@ -29,10 +29,11 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(1, os.path.dirname(HERE))  # the source tree (after build_ext --inplace)
 from timing import cpu_model, interleaved, load_average, pinned_threads  # noqa: E402
 
-import minigrad  # noqa: E402
+from which_minigrad import describe, import_minigrad  # noqa: E402
+
+minigrad = import_minigrad()
 from minigrad.kernels import dispatch  # noqa: E402
 
 SHAPES = [(128, 784, 1024), (128, 1024, 1024)]   # (m, k, n): x is (m, k), w is (k, n)
@@ -80,6 +81,7 @@ def main(argv=None):
     repeats, sample_time = (5, 0.005) if args.quick else (21, 0.03)
     info = minigrad.backend_info()
     model, cores = cpu_model()
+    print(describe(minigrad))
     print(f"CPU: {model}, {cores} cores; kernels {info['kernels']}; "
           f"flags {info['compile_args']}")
     print(f"load average before: {load_average()}; repeats {repeats}; "

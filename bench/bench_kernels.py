@@ -37,10 +37,11 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(1, os.path.dirname(HERE))  # the source tree (after build_ext --inplace)
-from timing import cpu_model, interleaved, load_average, pinned_threads  # noqa: E402
+from timing import blas_info, cpu_model, interleaved, load_average, pinned_threads  # noqa: E402
 
-import minigrad  # noqa: E402
+from which_minigrad import describe, import_minigrad  # noqa: E402
+
+minigrad = import_minigrad()
 from minigrad.kernels import dispatch  # noqa: E402
 
 try:
@@ -189,14 +190,12 @@ def fmt_load(load):
 
 def describe_environment():
     """A dict of everything needed to interpret the numbers."""
-    from threadpoolctl import threadpool_info
     model, cores = cpu_model()
     env = {
         "cpu": model, "cores": cores, "python": platform.python_version(),
+        "minigrad_imported": describe(minigrad),
         "minigrad_backend": minigrad.backend_info(),
-        "numpy_blas": [{k: info.get(k) for k in ("internal_api", "version", "architecture",
-                                                 "threading_layer", "num_threads")}
-                       for info in threadpool_info()],
+        "numpy_blas": blas_info(),
         "torch": (None if torch is None else
                   {"version": torch.__version__, "default_threads": torch.get_num_threads()}),
     }
@@ -215,6 +214,7 @@ def main(argv=None):
 
     env = describe_environment()
     env["load_before"] = load_average()
+    print(env["minigrad_imported"])
     print("minigrad backend_info:", json.dumps(env["minigrad_backend"], indent=1))
     print("numpy", np.__version__, "BLAS:", env["numpy_blas"])
     print("torch:", env["torch"] if torch is not None else "not installed")

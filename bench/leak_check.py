@@ -27,11 +27,10 @@ import time
 
 import numpy as np
 
-try:
-    import minigrad as mg
-except ImportError:  # run from a source checkout without installing: use the checkout
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    import minigrad as mg
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from which_minigrad import describe, import_minigrad  # noqa: E402
+
+mg = import_minigrad()
 from minigrad import nn  # noqa: E402
 from minigrad.optim import SGD  # noqa: E402
 
@@ -85,6 +84,7 @@ def main(argv=None):
         mg.set_num_threads(args.threads)
 
     info = mg.backend_info()
+    print(describe(mg))
     print(f"leak_check: {args.steps} steps, 784-256-256-10 dropout MLP, batch 64; kernels "
           f"{info['kernels']}, {info['num_threads']} threads", flush=True)
     start_rss = rss_mib()

@@ -44,9 +44,12 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)  # the local tree (with its built kernels), not an installed copy
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from which_minigrad import describe, import_minigrad  # noqa: E402
 
+minigrad = import_minigrad()
 from minigrad import backend  # noqa: E402
 from minigrad.history import write_history  # noqa: E402
 from minigrad.training import TrainConfig, train  # noqa: E402
@@ -123,6 +126,7 @@ def cmd_run(args):
         states.append(dict(name=name, dataset=dataset, config=config, out=out, ckpt=ckpt,
                            done=done))
     command = "python bench/mnist_paper.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    print(describe(minigrad), flush=True)
     print(f"backend: {backend.backend_info()['kernels']}, {backend.get_num_threads()} threads",
           flush=True)
     while True:

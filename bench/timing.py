@@ -109,6 +109,34 @@ def timed_blocks(fn, blocks=3, min_block_time=0.5, warmup=3, min_warmup_time=0.0
     return Stats(statistics.median(samples), min(samples), max(samples), samples, number)
 
 
+def blas_info():
+    """numpy's BLAS as threadpoolctl sees it (kernel ``architecture``, threads), or a note.
+
+    threadpoolctl (``pip install threadpoolctl``) is optional: without it the scripts
+    still run, pinning BLAS threads through the environment variables only.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"note": "threadpoolctl not installed: BLAS kernel unknown"}]
+    return [{k: i.get(k) for k in ("internal_api", "version", "architecture",
+                                   "threading_layer", "num_threads")}
+            for i in threadpool_info()]
+
+
+def limit_blas_threads(n):
+    """Limit numpy's BLAS (and any OpenMP runtime) to ``n`` threads, now, by threadpoolctl.
+
+    Returns the limit, a context manager that restores the old counts on exit; without
+    threadpoolctl it is a no-op and only the environment variables pin the threads.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(limits=n)
+
+
 @contextmanager
 def pinned_threads(n, minigrad=None, torch=None):
     """Run the block with every library's thread count set to ``n``; restore afterwards.
@@ -117,11 +145,7 @@ def pinned_threads(n, minigrad=None, torch=None):
     through ``minigrad.set_num_threads`` and PyTorch through ``torch.set_num_threads``
     (pass the imported modules; None skips a library).
     """
-    try:
-        from threadpoolctl import threadpool_limits
-        limits = threadpool_limits(limits=n)
-    except ImportError:  # without threadpoolctl numpy's BLAS threads cannot be pinned
-        limits = nullcontext()
+    limits = limit_blas_threads(n)
     saved_mg = minigrad.get_num_threads() if minigrad else None
     saved_torch = torch.get_num_threads() if torch else None
     with limits:

@@ -59,8 +59,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-sys.path.insert(1, ROOT)  # the source tree (after build_ext --inplace)
-from timing import cpu_busy_seconds, cpu_model, load_average, timed_blocks  # noqa: E402
+from timing import (blas_info, cpu_busy_seconds, cpu_model, load_average,  # noqa: E402
+                    limit_blas_threads, timed_blocks)
+from which_minigrad import describe, import_minigrad  # noqa: E402
 
 LIBS = ("minigrad", "mg-numpy", "numpy", "torch")
 DEFAULT_CONFIGS = ("784-1024-1024-1024-10@64", "784-1024-1024-1024-10@128",
@@ -229,22 +230,15 @@ def build_torch(sizes, threads, max_norm=MAX_NORM, p_input=P_INPUT, p_hidden=P_H
     return step, model, opt, info
 
 
-def blas_info():
-    from threadpoolctl import threadpool_info
-    return [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-            for i in threadpool_info()]
-
-
 def run_child(args):
     """Measure one contender on one config; print one JSON line tagged RESULT_TAG."""
-    from threadpoolctl import threadpool_limits
     sizes, batch = args.config
     threads = args.threads[0]
-    limits = threadpool_limits(limits=threads)  # noqa: F841 (held for the whole process)
+    limits = limit_blas_threads(threads)  # noqa: F841 (held for the whole process)
     if args.child == "torch":
         import torch  # noqa: F401
     elif args.child in ("minigrad", "mg-numpy"):
-        import minigrad  # noqa: F401
+        import_minigrad()
         import minigrad.models  # noqa: F401
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     x, y = make_data(batch, sizes[0], sizes[-1])
@@ -430,6 +424,9 @@ def run_parent(args):
            "numpy": np.__version__, "load_before": load_average(), "argv": sys.argv[1:],
            "block_time": args.block_time, "blocks": args.blocks, "repeats": repeats}
     print(f"CPU: {model}, {cores} cores; python {env['python']}, numpy {np.__version__}")
+    if {"minigrad", "mg-numpy"} & set(libs):
+        env["minigrad_imported"] = describe(import_minigrad())
+        print(env["minigrad_imported"])
     print(f"load average before: {fmt_load(env['load_before'])}")
     if env["load_before"] and env["load_before"][0] > 1.0:
         print("WARNING: the machine is busy (1-minute load > 1); figures, the two-thread "
@@ -494,7 +491,8 @@ def run_parent(args):
 # ---- self-check: do the contenders compute the same step? ------------------------------
 def self_check():
     """Assert that minigrad, HandMLP and torch do the same arithmetic; print what passed."""
-    import minigrad
+    minigrad = import_minigrad()
+    print(describe(minigrad))
     from minigrad.nn import forward_with_masks
     print("minigrad backend:", minigrad.get_backend(), minigrad.backend_info()["kernels"])
     sizes, batch = (784, 64, 48, 10), 32
