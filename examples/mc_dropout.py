@@ -41,11 +41,19 @@ def make_data(n=40, seed=0):
 
 
 def build_model(p=0.2, hidden=64, seed=0):
-    """1-64-64-1 ReLU net with Dropout(p) after each hidden layer."""
+    """1-64-64-1 ReLU net with Dropout(p) after each hidden layer, He-initialised.
+
+    He-normal (``init="he"``), not Linear's PyTorch default: the spreads quoted in the
+    module docstring were measured with it.
+    """
     rng = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(1, hidden, rng=rng), nn.ReLU(), nn.Dropout(p, rng=rng),
-                         nn.Linear(hidden, hidden, rng=rng), nn.ReLU(), nn.Dropout(p, rng=rng),
-                         nn.Linear(hidden, 1, rng=rng))
+
+    def linear(n_in, n_out):
+        return nn.Linear(n_in, n_out, init="he", rng=rng)
+
+    return nn.Sequential(linear(1, hidden), nn.ReLU(), nn.Dropout(p, rng=rng),
+                         linear(hidden, hidden), nn.ReLU(), nn.Dropout(p, rng=rng),
+                         linear(hidden, 1))
 
 
 def fit(iterations=1500, seed=0):

@@ -29,7 +29,10 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         mode: ``"inverted"`` or ``"weight_scaling"``; see ``minigrad.nn.Dropout``.
         max_norm: c of the max-norm constraint on every Linear's weight columns, or
             None for no constraint.
-        init: ``Linear`` initialisation, ``"he"`` or ``"gaussian"``.
+        init: ``Linear`` initialisation, one of ``minigrad.nn.init.INITS``. The default
+            ``"he"`` (He-normal, N(0, 2 / fan_in)) is the measured recipe of this
+            library's MNIST results, not ``Linear``'s own default (``"torch"``); the
+            papers themselves used ``"gaussian"`` with ``init_std=0.01``.
         rng: Generator (or seed) for the weight initialisation.
         dropout_rng: Generator (or seed) shared by every Dropout layer for its masks
             (None: the library default Generator).

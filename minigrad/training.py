@@ -51,6 +51,7 @@ from .ops import cross_entropy
 from .optim import SGD, ExponentialDecay, LinearRamp, apply_schedules
 from .data import iterate_minibatches
 from .nn.dropout import MODES
+from .nn.init import INITS
 from .tensor import Tensor
 
 #: keys of each per-epoch record returned by ``train``
@@ -84,7 +85,9 @@ class TrainConfig:
         batch_size: minibatch size (> 0).
         epochs: total number of epochs (> 0); a resumed run stops at the same total.
         seed: the one seed of the run (>= 0).
-        init: weight initialisation of the Linear layers, ``"he"`` or ``"gaussian"``.
+        init: weight initialisation of the Linear layers, one of
+            ``minigrad.nn.init.INITS``; ``"he"`` (He-normal) by default, the
+            initialisation the recorded results were measured with.
         paper_momentum: use the papers' momentum formulation: the learning rate used in
             epoch e is ``lr * lr_decay**e * (1 - momentum(e))``, so the effective step
             stays about ``lr * lr_decay**e`` whatever the momentum (module docstring).
@@ -132,8 +135,8 @@ class TrainConfig:
             raise ValueError(f"epochs ({self.epochs}) must not exceed lr_anneal_epochs "
                              f"({self.lr_anneal_epochs}): the learning rate would be <= 0")
         _check_int("seed", self.seed, minimum=0)
-        if self.init not in ("he", "gaussian"):
-            raise ValueError(f"init must be 'he' or 'gaussian', got {self.init!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         if not isinstance(self.paper_momentum, (bool, np.bool_)):
             raise TypeError("paper_momentum must be a bool, got "
                             f"{type(self.paper_momentum).__name__}")

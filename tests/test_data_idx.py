@@ -101,6 +101,11 @@ GOOD = idx_bytes(np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
     (b"\x1f\x8b" + b"\xff" * 30, "corrupt gzip stream"),
     (gzip.compress(GOOD[:-3], mtime=0), "truncated payload"),
     (gzip.compress(GOOD + b"xy", mtime=0), "2 trailing bytes"),
+    # dimensions whose product overflows int64 (it used to give a wrong size)
+    (bytes([0, 0, 8, 3]) + b"\xff" * 12 + b"\x00" * 10,
+     f"needs {(2**32 - 1) ** 3} bytes of data, file has 10"),
+    (bytes([0, 0, 8, 65]) + b"\x00\x00\x00\x01" * 65 + b"\x00",
+     "declares 65 dimensions; numpy arrays have at most 64"),
 ])
 def test_corrupt_files_name_the_file_and_the_fault(tmp_path, data, message):
     p = _write(tmp_path, "bad-idx3-ubyte.gz", data)

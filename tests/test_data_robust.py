@@ -8,12 +8,14 @@ also cut off from the internet by their ``isolated`` fixture and served by the l
 import dataclasses
 import gzip
 import hashlib
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from minigrad.data import IDXError, load_mnist, sources, write_idx
-from minigrad.data.locate import ChecksumError, md5_hex, read_verified
+from minigrad.data import DatasetNotFoundError, IDXError, load_mnist, sources, write_idx
+from minigrad.data.idx import read_payload
+from minigrad.data.locate import MAX_DATASET_FILE_BYTES, ChecksumError, md5_hex, read_verified
 from test_data_datasets import NAMES, Fake, fake, http_server, isolated, listing, serve  # noqa: F401
 
 
@@ -112,3 +114,63 @@ def test_every_single_byte_corruption_of_a_gz_file_is_refused(tmp_path):
         bad.write_bytes(data[:cut])
         with pytest.raises((ChecksumError, IDXError)):
             read_verified(bad, fspec, "MNIST")
+
+
+# ---------------------------------------------------------------- files that attack the reader
+
+def gzip_bomb(path, unpacked_mib):
+    """A gzip file of ``unpacked_mib`` MiB of zeros: one 1-MiB member repeated (~1 KiB each)."""
+    member = gzip.compress(bytes(2**20), mtime=0)
+    with open(path, "wb") as f:
+        for _ in range(unpacked_mib):
+            f.write(member)
+    return path
+
+
+def test_a_gzip_bomb_in_the_lookup_is_skipped_after_a_bounded_amount_of_work(
+        fake, isolated, tmp_path, monkeypatch):
+    # 4 GiB of zeros in a 4 MB file named like MNIST's training images, in $MINIGRAD_DATA;
+    # it used to be gunzipped whole (8.4 GB of memory) before its md5 was compared.
+    env = fake.copy_to(tmp_path / "env")
+    gzip_bomb(env / (NAMES[0] + ".gz"), unpacked_mib=4096)
+    monkeypatch.setenv("MINIGRAD_DATA", str(env))
+    fake.copy_to(isolated / "mnist")          # the real (fake) dataset, further down the list
+    tracemalloc.start()
+    try:
+        fake.check(load_mnist(download=False))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * MAX_DATASET_FILE_BYTES, peak   # the cap, plus the bytes it is read into
+
+
+def test_the_bomb_is_named_in_the_error_when_nothing_else_is_found(fake, isolated, tmp_path,
+                                                                    monkeypatch):
+    env = fake.copy_to(tmp_path / "env")
+    gzip_bomb(env / (NAMES[0] + ".gz"), unpacked_mib=100)
+    monkeypatch.setenv("MINIGRAD_DATA", str(env))
+    with pytest.raises(DatasetNotFoundError) as exc:
+        load_mnist(download=False)
+    assert f"decompresses to more than {MAX_DATASET_FILE_BYTES} bytes" in str(exc.value)
+    assert str(env / (NAMES[0] + ".gz")) in str(exc.value)
+
+
+def test_an_oversized_file_is_refused_unread(tmp_path):
+    big = tmp_path / "train-images-idx3-ubyte"
+    with open(big, "wb") as f:
+        f.truncate(MAX_DATASET_FILE_BYTES + 1)   # sparse: costs no disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecksumError, match="more than any MNIST file"):
+            read_verified(str(big), sources.MNIST.train_images, "MNIST")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, peak
+
+
+def test_read_idx_caps_decompression_too(tmp_path):
+    path = gzip_bomb(tmp_path / "bomb-idx1-ubyte.gz", unpacked_mib=3)
+    with pytest.raises(IDXError, match=r"bomb-idx1-ubyte.gz: decompresses to more than 1048576"):
+        read_payload(path, max_bytes=2**20)
+    assert len(read_payload(path, max_bytes=3 * 2**20)) == 3 * 2**20

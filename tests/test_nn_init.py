@@ -262,3 +262,86 @@ def test_same_distribution_as_pytorch(init, shape):
         n = m = their_bias.size
         assert ks_two_sample(our_bias, their_bias) <= (
             ks_quantile(KS_ALPHA) * math.sqrt((n + m) / (n * m)))
+
+
+# ---- Linear, dropout_mlp and TrainConfig ----------------------------------------------
+def test_linear_default_is_pytorchs_init_with_its_bias():
+    from minigrad.nn import Linear
+    layer = Linear(5, 3, rng=7)
+    weight, bias = init_linear("torch", 5, 3, rng=7)
+    np.testing.assert_array_equal(layer.weight.data, weight)
+    np.testing.assert_array_equal(layer.bias.data, bias)
+    assert layer.bias.data.any()  # no longer zero
+    no_bias = Linear(5, 3, bias=False, rng=7)
+    assert no_bias.bias is None
+    np.testing.assert_array_equal(no_bias.weight.data, weight)
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_linear_takes_every_init(init):
+    from minigrad.nn import Linear
+    layer = Linear(6, 4, init=init, init_std=INIT_STD, rng=2, dtype=np.float64)
+    weight, bias = init_linear(init, 6, 4, rng=2, dtype=np.float64, init_std=INIT_STD)
+    assert layer.weight.data.tobytes() == weight.tobytes()
+    assert layer.bias.data.tobytes() == bias.tobytes()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"init": "xavier"}, ValueError, "init must be one of .*'torch'.*'gaussian'.*got 'xavier'"),
+    ({"init_std": float("nan")}, ValueError, "init_std must be a positive finite number, got nan"),
+    ({"init": "gaussian", "init_std": float("inf")}, ValueError, "init_std must be a positive"),
+    ({"init": "gaussian", "init_std": 0.0}, ValueError, "init_std must be a positive"),
+    ({"init": "gaussian", "init_std": -1}, ValueError, "init_std must be a positive"),
+    ({"init": "gaussian", "init_std": "big"}, TypeError, "init_std must be a real number"),
+])
+def test_linear_validates_init_and_init_std(kwargs, error, match):
+    from minigrad.nn import Linear
+    with pytest.raises(error, match=match):
+        Linear(3, 2, **kwargs)
+
+
+def test_dropout_mlp_and_train_config_keep_he_normal():
+    """The measured recipe: both still draw He-normal, bit for bit as before, biases zero."""
+    from minigrad.models import dropout_mlp
+    from minigrad.nn import Linear
+    from minigrad.training import TrainConfig, build_model, make_generators
+
+    def he_layers(seed, sizes):
+        rng = np.random.default_rng(seed)
+        return [rng.normal(0.0, math.sqrt(2.0 / a), size=(a, b)).astype(np.float32)
+                for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def linears(model):
+        return [m for m in model if isinstance(m, Linear)]
+
+    model = dropout_mlp(7, (5, 4), 3, rng=9)
+    for layer, w in zip(linears(model), he_layers(9, (7, 5, 4, 3)), strict=True):
+        assert layer.weight.data.tobytes() == w.tobytes()
+        assert not layer.bias.data.any()
+    assert TrainConfig().init == "he"
+    init_rng, dropout_rng, _ = make_generators(0)
+    model = build_model(TrainConfig(hidden=(5,)), 7, 3, init_rng, dropout_rng)
+    seed = np.random.SeedSequence(0).spawn(3)[0]
+    for layer, w in zip(linears(model), he_layers(seed, (7, 5, 3)), strict=True):
+        assert layer.weight.data.tobytes() == w.tobytes()
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_train_config_accepts_every_name_and_builds_with_it(init):
+    from minigrad.nn import Linear
+    from minigrad.training import TrainConfig, build_model
+    config = TrainConfig(hidden=(4,), init=init)
+    assert config.init == init and TrainConfig.from_dict(config.to_dict()) == config
+    model = build_model(config, 6, 3, np.random.default_rng(1), np.random.default_rng(2))
+    first = next(m for m in model if isinstance(m, Linear))
+    np.testing.assert_array_equal(first.weight.data, init_linear(init, 6, 4, rng=1)[0])
+
+
+@pytest.mark.parametrize("init", ["xavier", "", None, "HE"])
+def test_train_config_rejects_a_bad_init_naming_the_field(init):
+    from minigrad.training import TrainConfig
+    with pytest.raises(ValueError) as info:
+        TrainConfig(init=init)
+    message = str(info.value)
+    assert message.startswith("init must be one of") and repr(init) in message
+    assert all(repr(name) in message for name in INITS)

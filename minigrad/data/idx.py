@@ -26,13 +26,16 @@ Example::
            [3, 4, 5]], dtype=uint8)
 """
 import gzip
+import io
+import math
 import os
 import struct
 import zlib
 
 import numpy as np
 
-__all__ = ["IDXError", "read_idx", "write_idx", "parse_idx", "read_payload", "IDX_DTYPES"]
+__all__ = ["IDXError", "read_idx", "write_idx", "parse_idx", "read_payload", "IDX_DTYPES",
+           "MAX_IDX_BYTES"]
 
 #: IDX type code -> big-endian numpy dtype of the stored data.
 IDX_DTYPES = {
@@ -44,8 +47,15 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _CODES = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
+_CHUNK = 1 << 20
+#: numpy's limit on the number of dimensions of an array (NPY_MAXDIMS)
+MAX_NDIM = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+#: The largest IDX payload read by default (1 GiB): far above MNIST's 47 MB, far below
+#: what a crafted header or gzip stream could otherwise make the reader allocate.
+MAX_IDX_BYTES = 2**30
 
 
 class IDXError(ValueError):
@@ -58,28 +68,48 @@ def _check_path(path):
     return os.fspath(path)
 
 
-def decompress_if_gzip(data, source="<bytes>"):
+def decompress_if_gzip(data, source="<bytes>", max_bytes=MAX_IDX_BYTES):
     """Return ``data`` gunzipped if it starts with the gzip magic bytes, else unchanged.
 
-    A truncated or corrupt gzip stream (or trailing bytes after it that are not another
-    gzip member) raises :class:`IDXError` naming ``source``.
+    The stream is decompressed incrementally and never beyond ``max_bytes``: a small
+    file that would unpack to gigabytes (a "gzip bomb") raises :class:`IDXError` after
+    at most ``max_bytes`` of work. A truncated or corrupt gzip stream (or trailing bytes
+    after it that are not another gzip member) raises :class:`IDXError` too, naming
+    ``source``.
     """
     if not data.startswith(GZIP_MAGIC):
         return data
+    chunks, total = [], 0
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            # in chunks: read(max_bytes + 1) would allocate max_bytes whatever the size
+            while chunk := stream.read(min(_CHUNK, max_bytes + 1 - total)):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > max_bytes:
+                    raise IDXError(f"{source}: decompresses to more than {max_bytes} bytes, "
+                                   "the most an IDX file may hold here; not read further")
     except EOFError as e:
         raise IDXError(f"{source}: truncated gzip stream ({e})") from e
     except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise IDXError(f"{source}: corrupt gzip stream ({e})") from e
+    return b"".join(chunks)
 
 
-def read_payload(path):
-    """The IDX bytes of the file at ``path``: read whole, gunzipped if it is gzip."""
+def read_payload(path, max_bytes=MAX_IDX_BYTES):
+    """The IDX bytes of the file at ``path``, gunzipped if it is gzip, at most ``max_bytes``.
+
+    A file (or its decompressed contents) larger than ``max_bytes`` raises
+    :class:`IDXError` without being read whole.
+    """
     path = _check_path(path)
+    size = os.stat(path).st_size
+    if size > max_bytes:
+        raise IDXError(f"{path}: {size} bytes, more than the {max_bytes} an IDX file may "
+                       "hold here; not read")
     with open(path, "rb") as f:
         data = f.read()
-    return decompress_if_gzip(data, source=path)
+    return decompress_if_gzip(data, source=path, max_bytes=max_bytes)
 
 
 def parse_idx(data, source="<bytes>", *, copy=True):
@@ -111,9 +141,12 @@ def parse_idx(data, source="<bytes>", *, copy=True):
     if len(data) < header:
         raise IDXError(f"{source}: truncated header: {ndim} dimensions need {header} bytes, "
                        f"file has {len(data)}")
+    if ndim > MAX_NDIM:
+        raise IDXError(f"{source}: IDX header declares {ndim} dimensions; numpy arrays "
+                       f"have at most {MAX_NDIM}")
     shape = struct.unpack(f">{ndim}I", data[4:header])
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # exact (Python ints never overflow)
     got = len(data) - header
     if got < expected:
         raise IDXError(f"{source}: truncated payload: header shape {shape} of {dtype.name} "

@@ -26,6 +26,10 @@ __all__ = ["ChecksumError", "md5_hex", "read_verified", "find_in_dir", "cache_di
 
 ENV_VAR = "MINIGRAD_DATA"
 
+#: The most bytes a dataset file may hold, compressed or not: MNIST's largest file (the
+#: training images) is 47,040,016 bytes unpacked.
+MAX_DATASET_FILE_BYTES = 64 * 2**20
+
 
 class ChecksumError(ValueError):
     """A file's md5 is not the one expected for the dataset file it should be."""
@@ -36,20 +40,29 @@ def md5_hex(data):
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def read_verified(path, fspec, title):
+def read_verified(path, fspec, title, max_bytes=MAX_DATASET_FILE_BYTES):
     """Read ``path`` and return its uncompressed IDX bytes if it is ``fspec``.
 
     The file is accepted if its own md5 is the published archive's (``fspec.gz_md5``)
     or if the md5 of its uncompressed contents is ``fspec.raw_md5``. Otherwise raises
     :class:`ChecksumError` naming the file, what it should be and both md5s; a corrupt
     gzip stream raises ``IDXError``. Both are ``ValueError``.
+
+    Nothing in the file decides how much is read: a file larger than ``max_bytes`` is
+    refused unread, the archive's md5 is compared *before* anything is decompressed,
+    and only a file that is not the published archive is gunzipped, incrementally and
+    never beyond ``max_bytes`` (a gzip bomb costs at most that much work).
     """
+    size = os.stat(path).st_size
+    if size > max_bytes:
+        raise ChecksumError(f"{path}: {size} bytes, more than any {title} file "
+                            f"({max_bytes} bytes at most); not read")
     with open(path, "rb") as f:
         data = f.read()
     file_md5 = md5_hex(data)
-    payload = decompress_if_gzip(data, source=path)
-    if file_md5 == fspec.gz_md5:
-        return payload
+    if file_md5 == fspec.gz_md5:  # the published archive: known to unpack correctly
+        return decompress_if_gzip(data, source=path)
+    payload = decompress_if_gzip(data, source=path, max_bytes=max_bytes)
     payload_md5 = md5_hex(payload)
     if payload_md5 == fspec.raw_md5:
         return payload

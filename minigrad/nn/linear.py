@@ -1,15 +1,11 @@
 """Linear: the fully connected layer y = x W + b."""
-import math
-
 import numpy as np
 
 from ..ops import matmul
-from ..random import as_generator
 from .constraints import MaxNorm
+from .init import init_linear
 from .module import Module
 from .parameter import Parameter
-
-INITS = ("he", "gaussian")
 
 
 class Linear(Module):
@@ -22,13 +18,25 @@ class Linear(Module):
 
     Args:
         in_features, out_features: layer sizes.
-        bias: add a learnable bias (initialised to 0). Biases are never dropped and
-            never constrained.
-        init: ``"he"`` (default): weights ~ N(0, 2 / in_features), He et al. (2015),
-            which keeps activation variance stable through ReLU layers; ``"gaussian"``:
-            N(0, init_std**2), the small Gaussian of Srivastava et al. (2014), whose MNIST
-            nets used init_std = 0.01.
-        init_std: standard deviation for ``init="gaussian"``.
+        bias: add a learnable bias (drawn by ``init="torch"``, 0 for every other
+            init). Biases are never dropped and never constrained.
+        init: how the weight (and bias) start, one of ``minigrad.nn.init.INITS``
+            (``fan_in = in_features``):
+
+            * ``"torch"`` (default): PyTorch's ``nn.Linear`` default, weight and bias
+              ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), so code ported from PyTorch starts
+              where it did there;
+            * ``"glorot_uniform"``/``"xavier_uniform"``, ``"glorot_normal"``/
+              ``"xavier_normal"`` (Glorot & Bengio 2010), ``"lecun_normal"`` (LeCun et
+              al. 1998);
+            * ``"he_normal"``/``"he"``: N(0, 2 / fan_in), He et al. (2015), which keeps
+              the activation variance stable through ReLU layers (minigrad's default
+              before; ``dropout_mlp`` and ``TrainConfig`` still use it), ``"he_uniform"``;
+            * ``"gaussian"``: N(0, init_std**2), the small Gaussian of Hinton et al.
+              (2012) and Srivastava et al. (2014), whose MNIST nets used init_std = 0.01.
+
+            ``minigrad.nn.init`` tabulates what each draws and why.
+        init_std: standard deviation for ``init="gaussian"``, a finite number > 0.
         max_norm: if given, attach ``MaxNorm(max_norm)`` to the weight: after every
             optimizer step each column's L2 norm is at most ``max_norm``.
         rng: None (the library Generator), an int seed or a numpy Generator.
@@ -41,20 +49,15 @@ class Linear(Module):
         (32, 1024)
     """
 
-    def __init__(self, in_features, out_features, bias=True, init="he", init_std=0.01,
+    def __init__(self, in_features, out_features, bias=True, init="torch", init_std=0.01,
                  max_norm=None, rng=None, dtype=np.float32):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Linear: {name} must be a positive int, got {value!r}")
-        if init not in INITS:
-            raise ValueError(f"Linear: init must be one of {INITS}, got {init!r}")
+        weight, bias_values = init_linear(init, in_features, out_features, rng=rng,
+                                          dtype=dtype, init_std=init_std, bias=bias)
         self.in_features, self.out_features = int(in_features), int(out_features)
-        std = math.sqrt(2.0 / in_features) if init == "he" else float(init_std)
-        weights = as_generator(rng).normal(0.0, std, size=(in_features, out_features))
-        self.weight = Parameter(weights.astype(dtype),
+        self.weight = Parameter(weight,
                                 constraint=None if max_norm is None else MaxNorm(max_norm))
-        self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
+        self.bias = None if bias_values is None else Parameter(bias_values)
 
     def forward(self, x):
         y = matmul(x, self.weight)
