@@ -2,15 +2,17 @@
 
 A history is the list of per-epoch dicts returned by ``minigrad.training.train`` (keys
 ``minigrad.training.HISTORY_FIELDS``). The JSON file also records the configuration
-and anything else passed as ``info``; the CSV has one row per epoch; the plot (test
-error and training loss against the epoch) needs matplotlib, the optional extra
-``pip install 'minigrad[plot]'``.
+and anything else passed as ``info``; the CSV has one row per epoch (the scalar fields);
+the plot (the training loss over the steps beside the test error per epoch) needs
+matplotlib, the optional extra ``pip install 'minigrad[plot]'``.
 """
 import csv
 import json
 import os
 
-from .training import HISTORY_FIELDS
+import numpy as np
+
+from .training import HISTORY_FIELDS, LOSS_CURVE_STEPS
 
 
 def write_history(out_dir, history, **info):
@@ -33,23 +35,74 @@ def write_history(out_dir, history, **info):
 
 
 def plot_learning_curve(out_dir, history, title=None):
-    """Save ``learning_curve.png`` in ``out_dir``; return its path, or None without matplotlib."""
+    """Save ``learning_curve.png`` in ``out_dir``; return its path, or None without matplotlib.
+
+    Left: the training loss over the steps (dropout on), from each record's
+    ``train_loss_curve``: the raw points (each the mean of ``LOSS_CURVE_STEPS``
+    minibatches) faint, their centred moving average bold, epoch boundaries dotted;
+    one epoch already shows the descent. (Records from older runs without a curve are
+    drawn as one point per epoch.) Right: the test error after each epoch. Both x axes
+    are in epochs, with integer ticks.
+    """
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    epochs = [r["epoch"] for r in history]
-    fig, (ax_err, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_err.plot(epochs, [100 * r["test_error"] for r in history], marker="o")
-    ax_err.set(xlabel="epoch", ylabel="test error (%)", title="test error")
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], marker="o", color="tab:orange")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="training loss (dropout on)")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    fig = learning_curve_figure(history, title)
     path = os.path.join(out_dir, "learning_curve.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def learning_curve_figure(history, title=None):
+    """The matplotlib Figure that ``plot_learning_curve`` saves (matplotlib required)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    epochs = [r["epoch"] for r in history]
+    x_loss, y_loss = _loss_over_steps(history)
+    fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
+    ax_loss.plot(x_loss, y_loss, color="tab:orange", alpha=0.35, lw=1,
+                 label=f"mean of {LOSS_CURVE_STEPS} steps")
+    window = 2 * max(0, min(2, len(y_loss) // 12)) + 1
+    if window > 1:
+        ax_loss.plot(x_loss, _centred_mean(y_loss, window), color="tab:orange", lw=2,
+                     label=f"centred average of {window * LOSS_CURVE_STEPS} steps")
+    for boundary in range(1, len(history)):
+        ax_loss.axvline(boundary, color="grey", ls=":", lw=1)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", xlim=(0, epochs[-1]),
+                title="training loss (dropout on)")
+    ax_loss.legend(loc="upper right", fontsize="small")
+    ax_err.plot(epochs, [100 * r["test_error"] for r in history], marker="o")
+    ax_err.set(xlabel="epoch", ylabel="test error (%)", title="test error after each epoch")
+    if len(epochs) == 1:
+        ax_err.set_xlim(0.5, 1.5)
+    for ax in (ax_loss, ax_err):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _centred_mean(values, window):
+    """Mean of each value and its neighbours, ``window // 2`` on each side (fewer at the ends)."""
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    index = np.arange(len(values))
+    starts = np.maximum(0, index - window // 2)
+    ends = np.minimum(len(values), index + window // 2 + 1)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def _loss_over_steps(history):
+    """x (in epochs, at the end of each group of steps) and y of the training loss."""
+    xs, ys = [], []
+    for r in history:
+        curve = r.get("train_loss_curve") or [r["train_loss"]]
+        start = r["epoch"] - 1
+        xs.extend(start + (i + 1) / len(curve) for i in range(len(curve)))
+        ys.extend(curve)
+    return np.array(xs), np.array(ys)

@@ -54,9 +54,11 @@ from .nn.dropout import MODES
 from .nn.init import INITS
 from .tensor import Tensor
 
-#: keys of each per-epoch record returned by ``train``
+#: the scalar keys of each per-epoch record returned by ``train`` (the CSV's columns)
 HISTORY_FIELDS = ("epoch", "lr", "momentum", "train_loss", "test_error", "seconds",
                   "samples_per_s")
+#: minibatch steps averaged into one point of a record's ``train_loss_curve``
+LOSS_CURVE_STEPS = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,7 +244,9 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
         ``HISTORY_FIELDS``: ``epoch`` (1-based), ``lr`` and ``momentum`` used,
         ``train_loss`` (mean minibatch cross-entropy with dropout on), ``test_error``
         (fraction), ``seconds`` (wall time of the epoch including evaluation) and
-        ``samples_per_s`` (training samples per second, evaluation excluded).
+        ``samples_per_s`` (training samples per second, evaluation excluded); then
+        ``train_loss_curve``, the loss within the epoch: the mean minibatch loss of each
+        run of ``LOSS_CURVE_STEPS`` consecutive steps (the last run may be shorter).
 
     Raises:
         FloatingPointError: the training loss became NaN or infinite (lower ``lr``).
@@ -273,13 +277,14 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
         batches = iterate_minibatches(x_train, y_train, config.batch_size, rng=shuffle_rng)
         if progress is not None:
             batches = progress(batches, -(-len(x_train) // config.batch_size), epoch + 1)
-        loss_sum = 0.0
+        step_losses, loss_sum = [], 0.0
         for xb, yb in batches:
             loss = cross_entropy(model(Tensor(xb)), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            loss_sum += float(loss.data) * len(yb)
+            step_losses.append(float(loss.data))
+            loss_sum += step_losses[-1] * len(yb)
         train_seconds = time.perf_counter() - started
         train_loss = loss_sum / len(x_train)
         if not math.isfinite(train_loss):
@@ -289,7 +294,8 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
         record = {"epoch": epoch + 1, "lr": optimizer.lr, "momentum": optimizer.momentum,
                   "train_loss": train_loss, "test_error": test_error,
                   "seconds": time.perf_counter() - started,
-                  "samples_per_s": len(x_train) / train_seconds}
+                  "samples_per_s": len(x_train) / train_seconds,
+                  "train_loss_curve": _group_means(step_losses, LOSS_CURVE_STEPS)}
         history.append(record)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, epoch=epoch + 1,
@@ -300,6 +306,12 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
         if on_epoch is not None:
             on_epoch(record)
     return model, history
+
+
+def _group_means(values, group):
+    """Means of consecutive runs of ``group`` values (the last run may be shorter)."""
+    return [sum(values[i:i + group]) / len(values[i:i + group])
+            for i in range(0, len(values), group)]
 
 
 def _check_dataset(dataset):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from minigrad.nn import Dropout, Linear
-from minigrad.training import (HISTORY_FIELDS, TrainConfig, evaluate, learning_rate_schedule,
-                               make_generators, train)
+from minigrad.training import (HISTORY_FIELDS, LOSS_CURVE_STEPS, TrainConfig, evaluate,
+                               learning_rate_schedule, make_generators, train)
 
 
 def synthetic(seed=0, n_train=240, n_test=120, features=12, classes=3):
@@ -32,10 +32,29 @@ def test_history_fields_and_schedules():
     assert seen == history
     assert [r["epoch"] for r in history] == [1, 2, 3]
     for r in history:
-        assert tuple(r) == HISTORY_FIELDS
+        assert tuple(r) == HISTORY_FIELDS + ("train_loss_curve",)
         assert 0 <= r["test_error"] <= 1 and r["seconds"] > 0 and r["samples_per_s"] > 0
     np.testing.assert_allclose([r["lr"] for r in history], [0.05, 0.025, 0.0125])
     np.testing.assert_allclose([r["momentum"] for r in history], [0.5, 0.6, 0.7])
+
+
+@pytest.mark.parametrize("n_train, batch_size, group_sizes", [
+    (240, 8, [10, 10, 10]),       # 30 steps: three full groups
+    (200, 8, [10, 10, 5]),        # 25 steps: the last group is shorter
+    (240, 32, [8]),               # 8 steps (the last batch of 16 images): one group
+])
+def test_loss_curve_averages_the_steps_of_the_epoch(n_train, batch_size, group_sizes):
+    assert LOSS_CURVE_STEPS == 10
+    config = TrainConfig(**{**SMALL, "batch_size": batch_size, "epochs": 2})
+    _, history = train(config, synthetic(n_train=n_train))
+    steps = -(-n_train // batch_size)
+    for r in history:
+        curve = r["train_loss_curve"]
+        assert len(curve) == len(group_sizes) and all(np.isfinite(curve))
+        if n_train % batch_size == 0:  # equal batches: the epoch's loss is the mean step
+            weighted = sum(c * g for c, g in zip(curve, group_sizes)) / steps
+            assert weighted == pytest.approx(r["train_loss"], rel=1e-12)
+    assert history[1]["train_loss_curve"][-1] < history[0]["train_loss_curve"][0]
 
 
 def test_paper_momentum_scales_the_lr_by_one_minus_momentum():
