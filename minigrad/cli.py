@@ -20,6 +20,7 @@ import sys
 import time
 
 from . import backend
+from .nn.init import INITS
 from .training import HISTORY_FIELDS, TrainConfig, train  # noqa: F401 (HISTORY_FIELDS: docs)
 
 DEFAULTS = TrainConfig()
@@ -30,7 +31,7 @@ CONFIG_FLAGS = {"hidden": "hidden", "input_dropout": "p_input", "hidden_dropout"
                 "momentum_start": "momentum_start",
                 "momentum_end": "momentum_end", "momentum_epochs": "momentum_epochs",
                 "batch_size": "batch_size", "epochs": "epochs", "seed": "seed",
-                "paper_momentum": "paper_momentum"}
+                "init": "init", "paper_momentum": "paper_momentum"}
 
 
 # ---- argument types: each raises ArgumentTypeError with the reason ----------------------
@@ -115,6 +116,10 @@ def build_parser(suppress_defaults=False):
     model.add_argument("--max-norm", type=_max_norm, default=default(DEFAULTS.max_norm),
                        metavar="C", help="max-norm bound on each unit's incoming weights "
                                          "(0 or 'none' disables)")
+    model.add_argument("--init", choices=INITS, default=default(DEFAULTS.init), metavar="NAME",
+                       help="weight initialisation of the Linear layers, one of "
+                            f"{', '.join(INITS)} (minigrad.nn.init: 'he' is He-normal, "
+                            "'torch' PyTorch's nn.Linear default)")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--lr", type=positive_float, default=default(DEFAULTS.lr),
                      help="initial learning rate (PyTorch-style SGD: lr multiplies the "
@@ -238,7 +243,8 @@ def _train_command(args, argv, train_parser):
             lr_schedule += f", annealed to 0 over {config.lr_anneal_epochs} epochs"
         print(f"minigrad train: {args.dataset}, {len(x_train)} train / {len(x_test)} test "
               f"images; MLP {sizes}, dropout {config.p_input:g}/{config.p_hidden:g} "
-              f"({config.dropout_mode}), max-norm {config.max_norm}, lr {config.lr:g} "
+              f"({config.dropout_mode}), max-norm {config.max_norm}, init {config.init}, "
+              f"lr {config.lr:g} "
               f"({lr_schedule}), momentum {config.momentum_start:g}->"
               f"{config.momentum_end:g} over {config.momentum_epochs} epochs"
               f"{' (paper momentum: lr x (1-m))' if config.paper_momentum else ''}, batch "

@@ -345,3 +345,47 @@ def test_train_config_rejects_a_bad_init_naming_the_field(init):
     message = str(info.value)
     assert message.startswith("init must be one of") and repr(init) in message
     assert all(repr(name) in message for name in INITS)
+
+
+# ---- minigrad train --init ------------------------------------------------------------
+def config_from(argv):
+    from minigrad.cli import _config_from_args, build_parser
+    parser, train_parser = build_parser()
+    return _config_from_args(parser.parse_args(argv), argv, train_parser)
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_cli_init_flag_sets_the_config(init):
+    assert config_from(["train", "--init", init]).init == init
+
+
+def test_cli_init_default_is_train_configs():
+    from minigrad.training import TrainConfig
+    assert config_from(["train"]).init == TrainConfig().init == "he"
+
+
+def test_cli_bad_init_is_an_argument_error(capsys):
+    from minigrad.cli import main
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--init", "xavier"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--init: invalid choice: 'xavier'" in err and "'glorot_uniform'" in err, err
+    assert "Traceback" not in err
+
+
+def test_cli_resume_takes_init_from_the_checkpoint_and_refuses_another(tmp_path):
+    from minigrad.training import TrainConfig, train
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 6)).astype(np.float32)
+    data = (x[:32], rng.integers(0, 3, size=32), x[32:], rng.integers(0, 3, size=16))
+    path = str(tmp_path / "run.npz")
+    train(TrainConfig(hidden=(4,), batch_size=16, momentum_epochs=1, init="glorot_uniform"),
+          data, checkpoint=path)
+    resumed = config_from(["train", "--resume", path, "--epochs", "2"])
+    assert resumed.init == "glorot_uniform" and resumed.hidden == (4,)
+    changed = config_from(["train", "--resume", path, "--epochs", "2", "--init", "he"])
+    assert changed.init == "he"
+    with pytest.raises(ValueError, match="configuration differs.*init: checkpoint "
+                                         "'glorot_uniform', now 'he'"):
+        train(changed, data, resume=path)
