@@ -1,6 +1,6 @@
-"""The optional plots (matplotlib): the learning curve of `minigrad train` and the
-overfitting example's figure are real PNG files; without matplotlib they are skipped
-with a note, never an error."""
+"""The optional plots (matplotlib): the learning curve of `minigrad train` is a real PNG
+file; without matplotlib it is skipped with a note, never an error. (The examples' figures
+are checked in their own test files.)"""
 import sys
 
 import pytest
@@ -23,11 +23,3 @@ def test_learning_curve_without_matplotlib_returns_none(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     assert plot_learning_curve(str(tmp_path), HISTORY) is None
     assert not list(tmp_path.iterdir())
-
-
-def test_overfitting_example_saves_its_figure(tmp_path):
-    pytest.importorskip("matplotlib")
-    from test_examples import overfitting
-    path = tmp_path / "fits.png"
-    overfitting.main(["--iterations", "5", "--plot", str(path)])
-    assert path.read_bytes()[:8] == PNG_MAGIC
