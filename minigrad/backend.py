@@ -17,6 +17,16 @@ Environment switches, read once at import:
     kernel, for comparison (default: ``minigrad``).
 ``MINIGRAD_NUM_THREADS=n``
     Thread count of the compiled kernels (default: the cores this process may use).
+
+Threads and ``fork()``. The compiled kernels run on OpenMP, and GNU OpenMP (libgomp,
+GCC's runtime) keeps a pool of worker threads that ``fork()`` does not copy: a forked
+child that opens a parallel region on more than one thread waits forever for workers
+that do not exist. A region on one thread never touches the pool, so a child forked
+from a process that imported minigrad (``os.fork``, multiprocessing's ``'fork'``
+start method) runs the kernels on one thread: an at-fork handler sets the count to 1,
+and :func:`set_num_threads` there warns and keeps 1. Results are unchanged, as they
+do not depend on the thread count. Processes started with ``'spawn'`` or
+``'forkserver'`` import minigrad afresh and get every thread.
 """
 import importlib
 import os
@@ -50,7 +60,7 @@ if _import_errors and os.environ.get("MINIGRAD_REQUIRE_COMPILED", "0") == "1":
         + "; ".join(f"{name}: {err}" for name, err in _import_errors.items())
         + ". Rebuild with `pip install .` from the source tree.")
 
-_state = {"backend": None, "matmul": None, "num_threads": None}
+_state = {"backend": None, "matmul": None, "num_threads": None, "forked_child": False}
 #: kernel name -> module providing it (a compiled module or ``reference``)
 implementations = {}
 
@@ -117,11 +127,20 @@ def set_num_threads(n):
 
     Results do not depend on it: every kernel splits its work so that each output
     element is computed by the same arithmetic in the same order on any thread count.
+    In a process forked from one that imported minigrad, the kernels stay on one thread
+    (see the module docstring): ``n > 1`` there warns and is ignored.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"number of threads must be an int, got {type(n).__name__}")
     if not 1 <= n <= MAX_THREADS:  # the kernels take a C int
         raise ValueError(f"number of threads must be >= 1 and <= {MAX_THREADS}, got {n}")
+    if _state["forked_child"] and n > 1:
+        warnings.warn(f"minigrad: set_num_threads({n}) ignored: this process was forked "
+                      "after minigrad was imported, and GNU OpenMP's thread pool does not "
+                      "survive fork(), so the compiled kernels stay on 1 thread (results "
+                      "are the same). Start workers with multiprocessing's 'spawn' or "
+                      "'forkserver' method to use more threads.", RuntimeWarning, stacklevel=2)
+        n = 1
     _state["num_threads"] = int(n)
 
 
@@ -135,7 +154,8 @@ def backend_info():
 
     Keys: ``backend``, ``matmul``, ``kernels`` (kernel -> ``"compiled"`` or
     ``"numpy"``), ``compiled_available``, ``import_errors``, ``openmp``,
-    ``num_threads``, ``simd``, ``compile_args``, ``debug_build``, ``numpy_version``.
+    ``num_threads``, ``forked_child`` (True in a process forked after the import, which
+    runs on one thread), ``simd``, ``compile_args``, ``debug_build``, ``numpy_version``.
     """
     build = _compiled.get("build_info")
     return {
@@ -147,6 +167,7 @@ def backend_info():
         "import_errors": {k: str(e) for k, e in _import_errors.items()},
         "openmp": build.openmp_enabled() if build else False,
         "num_threads": _state["num_threads"],
+        "forked_child": _state["forked_child"],
         "simd": build.simd_level() if build else None,
         "compile_args": build.compile_args() if build else None,
         "debug_build": build.debug_build() if build else None,
@@ -164,4 +185,13 @@ def _configure_from_environment():
     set_backend(os.environ.get("MINIGRAD_BACKEND", "compiled"))
 
 
+def _after_fork_in_child():
+    # libgomp's worker threads are not copied by fork(); a one-thread parallel region
+    # returns before touching the pool (gomp_team_start), so the child is safe on 1.
+    _state["forked_child"] = True
+    _state["num_threads"] = 1
+
+
 _configure_from_environment()
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork()
+    os.register_at_fork(after_in_child=_after_fork_in_child)
