@@ -30,6 +30,7 @@ do not depend on the thread count. Processes started with ``'spawn'`` or
 """
 import importlib
 import os
+import reprlib
 import warnings
 
 import numpy as np
@@ -39,7 +40,14 @@ from .kernels import reference
 KERNELS = ("matmul", "relu", "dropout", "maxnorm", "relu_dropout", "sgd")
 BACKENDS = ("compiled", "numpy")
 MATMUL_CHOICES = ("minigrad", "blas")
-MAX_THREADS = 2**31 - 1
+#: The most threads :func:`set_num_threads` accepts: 4 per CPU of the machine, and at
+#: least 64. More threads than cores only oversubscribe (each kernel splits its work
+#: into at most that many parts); 4x leaves room to experiment, and the floor of 64 keeps
+#: a configuration written on a big machine usable on a small one. Far larger counts
+#: exhaust the process limit, and libgomp then exits the process with "Thread creation
+#: failed" instead of raising.
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+
 
 
 def _import_compiled():
@@ -123,17 +131,25 @@ def _apply_matmul_choice():
 
 
 def set_num_threads(n):
-    """Set the number of threads the compiled kernels use (an int >= 1).
+    """Set the number of threads the compiled kernels use, an int from 1 to :data:`MAX_THREADS`.
 
     Results do not depend on it: every kernel splits its work so that each output
     element is computed by the same arithmetic in the same order on any thread count.
     In a process forked from one that imported minigrad, the kernels stay on one thread
     (see the module docstring): ``n > 1`` there warns and is ignored.
+
+    Example::
+
+        >>> import minigrad
+        >>> minigrad.set_num_threads(2); minigrad.get_num_threads()
+        2
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"number of threads must be an int, got {type(n).__name__}")
-    if not 1 <= n <= MAX_THREADS:  # the kernels take a C int
-        raise ValueError(f"number of threads must be >= 1 and <= {MAX_THREADS}, got {n}")
+        raise TypeError(f"number of threads must be an int, got {reprlib.repr(n)} "
+                        f"({type(n).__name__})")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"number of threads must be >= 1 and <= {MAX_THREADS} "
+                         f"(minigrad.backend.MAX_THREADS, 4 per CPU and at least 64), got {n}")
     if _state["forked_child"] and n > 1:
         warnings.warn(f"minigrad: set_num_threads({n}) ignored: this process was forked "
                       "after minigrad was imported, and GNU OpenMP's thread pool does not "

@@ -675,12 +675,22 @@ def test_sgd_setters_validate_and_keep_the_old_value(attribute, value, exc):
     assert (opt.lr, opt.momentum) == (0.1, 0.5)
 
 
-@pytest.mark.parametrize("n, exc", [(0, ValueError), (-2, ValueError), (2**31, ValueError),
-                                    (1.5, TypeError), (True, TypeError), ("2", TypeError)],
-                         ids=["0", "-2", "2**31", "float", "bool", "str"])
-def test_set_num_threads(n, exc):
+MAX_THREADS = mg.backend.MAX_THREADS
+
+
+@pytest.mark.parametrize("n, exc, words", [
+    (0, ValueError, ["0"]), (-2, ValueError, ["-2"]), (2**31, ValueError, [str(2**31)]),
+    (100000, ValueError, ["100000", f"<= {MAX_THREADS}"]),
+    (MAX_THREADS + 1, ValueError, [f"got {MAX_THREADS + 1}", "MAX_THREADS"]),
+    (np.int64(10**6), ValueError, [str(10**6)]), (HUGE, ValueError, ["threads"]),
+    (1.5, TypeError, ["1.5", "float"]), (np.float64(2.0), TypeError, ["float64"]),
+    (True, TypeError, ["True", "bool"]), (np.bool_(True), TypeError, ["bool"]),
+    ("2", TypeError, ["'2'", "str"]), (None, TypeError, ["None"]),
+], ids=["0", "-2", "2**31", "100000", "MAX_THREADS+1", "np.int64-huge", "HUGE", "float",
+        "np.float64", "bool", "np.bool_", "str", "None"])
+def test_set_num_threads(n, exc, words):
     before = mg.get_num_threads()
-    expect_error(exc, "threads")(lambda: mg.set_num_threads(n))
+    expect_error(exc, "threads", *words)(lambda: mg.set_num_threads(n))
     assert mg.get_num_threads() == before
 
 
