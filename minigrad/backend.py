@@ -4,19 +4,23 @@ minigrad has two implementations of every kernel: compiled Cython modules
 (``minigrad._ext``) and their numpy twins (``minigrad.kernels.reference``). This
 module picks one per kernel and reports the choice.
 
-Environment switches, read once at import:
+Environment switches, read once at import. Unset or empty means the default; any other
+value outside the accepted ones makes ``import minigrad`` raise ValueError naming the
+variable, the value and what is accepted (a typo in a benchmark's settings must not
+silently measure something else):
 
-``MINIGRAD_BACKEND=numpy``
-    Use the numpy reference kernels everywhere (default: ``compiled``).
-``MINIGRAD_REQUIRE_COMPILED=1``
-    A compiled kernel that fails to import raises ImportError instead of falling back
-    to numpy with a warning. CI and the benchmarks set it, so a silent slow path
-    cannot pass for the fast one.
-``MINIGRAD_MATMUL=blas``
-    Use numpy's BLAS (``np.matmul``) for matrix products instead of minigrad's own
-    kernel, for comparison (default: ``minigrad``).
-``MINIGRAD_NUM_THREADS=n``
-    Thread count of the compiled kernels (default: the cores this process may use).
+``MINIGRAD_BACKEND=compiled|numpy``
+    ``numpy``: use the numpy reference kernels everywhere (default: ``compiled``).
+``MINIGRAD_REQUIRE_COMPILED=0|1``
+    ``1``: a compiled kernel that fails to import raises ImportError instead of falling
+    back to numpy with a warning. CI and the benchmarks set it, so a silent slow path
+    cannot pass for the fast one (default: ``0``).
+``MINIGRAD_MATMUL=minigrad|blas``
+    ``blas``: use numpy's BLAS (``np.matmul``) for matrix products instead of
+    minigrad's own kernel, for comparison (default: ``minigrad``).
+``MINIGRAD_NUM_THREADS=n|auto``
+    Thread count of the compiled kernels, an integer from 1 to :data:`MAX_THREADS`;
+    ``auto`` (the default) is the number of cores this process may use.
 
 Threads and ``fork()``. The compiled kernels run on OpenMP, and GNU OpenMP (libgomp,
 GCC's runtime) keeps a pool of worker threads that ``fork()`` does not copy: a forked
@@ -49,6 +53,17 @@ MATMUL_CHOICES = ("minigrad", "blas")
 MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
 
 
+def _environment(name, accepted, default):
+    """The value of environment variable ``name``: one of ``accepted``, ``default`` if unset or empty."""
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    if value not in accepted:
+        raise ValueError(f"environment variable {name}={value!r} is invalid: "
+                         f"use one of {', '.join(accepted)}, or leave it unset "
+                         f"(default {default})")
+    return value
+
 
 def _import_compiled():
     """Import every compiled kernel module; return (modules, {name: error})."""
@@ -61,8 +76,9 @@ def _import_compiled():
     return modules, errors
 
 
+_require_compiled = _environment("MINIGRAD_REQUIRE_COMPILED", ("0", "1"), "0") == "1"
 _compiled, _import_errors = _import_compiled()
-if _import_errors and os.environ.get("MINIGRAD_REQUIRE_COMPILED", "0") == "1":
+if _import_errors and _require_compiled:
     raise ImportError(
         "MINIGRAD_REQUIRE_COMPILED=1 but these compiled kernels failed to import: "
         + "; ".join(f"{name}: {err}" for name, err in _import_errors.items())
@@ -191,14 +207,23 @@ def backend_info():
     }
 
 
+def _threads_from_environment():
+    """``MINIGRAD_NUM_THREADS`` as a thread count: a decimal integer, ``auto`` or unset."""
+    raw = os.environ.get("MINIGRAD_NUM_THREADS", "")
+    value = raw.strip()
+    if value.lower() in ("", "auto"):
+        return available_cores()
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_THREADS):
+        raise ValueError(f"environment variable MINIGRAD_NUM_THREADS={raw!r} is invalid: "
+                         f"use an integer from 1 to {MAX_THREADS}, or auto (the "
+                         f"{available_cores()} cores this process may use, the default)")
+    return int(value)
+
+
 def _configure_from_environment():
-    threads = os.environ.get("MINIGRAD_NUM_THREADS")
-    set_num_threads(int(threads) if threads else available_cores())
-    _state["matmul"] = os.environ.get("MINIGRAD_MATMUL", "minigrad")
-    if _state["matmul"] not in MATMUL_CHOICES:
-        raise ValueError(f"MINIGRAD_MATMUL must be one of {MATMUL_CHOICES}, "
-                         f"got {_state['matmul']!r}")
-    set_backend(os.environ.get("MINIGRAD_BACKEND", "compiled"))
+    set_num_threads(_threads_from_environment())
+    _state["matmul"] = _environment("MINIGRAD_MATMUL", MATMUL_CHOICES, "minigrad")
+    set_backend(_environment("MINIGRAD_BACKEND", BACKENDS, "compiled"))
 
 
 def _after_fork_in_child():
