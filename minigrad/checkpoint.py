@@ -24,7 +24,8 @@ for bit.
 Saving is atomic: the archive is written to a temporary file in the destination's
 directory, flushed and fsync'ed, then moved over ``path`` with ``os.replace`` (atomic on
 POSIX and Windows). A crash or an exception at any point leaves the previous checkpoint
-byte-for-byte intact and removes the temporary file.
+byte-for-byte intact and removes the temporary file. A symlink is followed (its target
+is replaced, the link stays), and an overwritten file keeps its permission bits.
 
 Example::
 
@@ -33,8 +34,9 @@ Example::
 """
 import json
 import os
+import secrets
+import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 
@@ -50,7 +52,9 @@ def save_checkpoint(path, model, optimizer=None, **metadata):
 
     Args:
         path: destination file (str or os.PathLike); written exactly there (no ``.npz``
-            is appended). Its directory must exist.
+            is appended). Its directory must exist. If ``path`` is a symlink, its target
+            is written. An existing file keeps its permission bits; a new one gets
+            those ``open()`` would give it (``0o666`` less the umask).
         model: a ``minigrad.nn.Module``; ``model.state_dict()`` is saved.
         optimizer: optional object with ``state_dict()`` returning arrays/numbers
             (e.g. ``minigrad.optim.SGD``).
@@ -59,6 +63,8 @@ def save_checkpoint(path, model, optimizer=None, **metadata):
     Raises:
         TypeError: a metadata value is not JSON-serialisable, or a state entry is not
             a numeric/boolean array.
+        FileNotFoundError: the directory does not exist.
+        IsADirectoryError: ``path`` is a directory.
     """
     path = _check_path(path)
     try:
@@ -70,15 +76,28 @@ def save_checkpoint(path, model, optimizer=None, **metadata):
     if optimizer is not None:
         arrays.update(_prefixed(OPTIMIZER_PREFIX, optimizer.state_dict()))
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                               suffix=".tmp")
+    target = os.path.realpath(path)  # through a symlink: replace its target, not the link
+    directory = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"save_checkpoint: {path!r} is a directory")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save_checkpoint: directory {directory!r} does not exist")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
+    # os.open applies the umask to 0o666 as open() does (tempfile.mkstemp would give 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.remove(tmp)

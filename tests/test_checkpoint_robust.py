@@ -12,10 +12,14 @@ Complements test_checkpoint.py (round trips, truncation, garbage, pickles, a cra
 * a first save that fails leaves no file at all;
 * flipping any single bit of a checkpoint gives the documented ValueError naming the
   file, or, where the bit is not covered by a checksum (zip time stamps, ...), exactly
-  the saved state: never a silently different model and never another exception.
+  the saved state: never a silently different model and never another exception;
+* a save through a symlink writes its target and keeps the link; an overwritten file
+  keeps its mode, a new one gets what ``open()`` would give it (not mkstemp's 0600);
+  a missing directory or a directory as the path is a clear error.
 """
 import io
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -32,6 +36,7 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 # The child must import the same minigrad as this process (installed, or the source
 # tree with built kernels), not whatever the checkout's root would put first.
 MINIGRAD_HOME = os.path.dirname(os.path.dirname(os.path.abspath(minigrad.__file__)))
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks and modes")
 
 
 class Crash(Exception):
@@ -191,3 +196,55 @@ def test_every_single_bit_flip_is_an_error_or_the_saved_state(tmp_path):
                 assert value.tobytes() == saved[name].tobytes(), (offset, bit, name)
             outcomes["same"] += 1
     assert outcomes["error"] > outcomes["same"] > 0
+
+
+@POSIX_ONLY
+def test_saving_through_a_symlink_writes_its_target(tmp_path):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "store" / "real.npz"
+    save_checkpoint(target, *trained_pair(0), epoch=1)
+    link = tmp_path / "runs" / "link.npz"
+    link.symlink_to(target)
+    model, opt = trained_pair(1)
+    save_checkpoint(link, model, opt, epoch=2)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    fresh, fresh_opt = trained_pair(2)
+    assert load_checkpoint(target, fresh, fresh_opt)["epoch"] == 2
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[name], value)
+    assert sorted(os.listdir(tmp_path / "store")) == ["real.npz"]  # no temp file left
+    assert sorted(os.listdir(tmp_path / "runs")) == ["link.npz"]
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002], ids=oct)
+def test_new_file_gets_the_mode_open_would_give(tmp_path, umask):
+    model, _ = trained_pair(0)
+    previous = os.umask(umask)
+    try:
+        save_checkpoint(tmp_path / "new.npz", model)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.npz").st_mode) == 0o666 & ~umask
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o444], ids=oct)
+def test_overwritten_file_keeps_its_mode(tmp_path, mode):
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, *trained_pair(0), epoch=1)
+    os.chmod(path, mode)
+    model, opt = trained_pair(1)
+    save_checkpoint(path, model, opt, epoch=2)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert load_checkpoint(path, *trained_pair(0))["epoch"] == 2
+
+
+def test_saving_into_a_missing_directory_or_onto_a_directory(tmp_path):
+    model, _ = trained_pair(0)
+    with pytest.raises(FileNotFoundError, match="directory .*nowhere.* does not exist"):
+        save_checkpoint(tmp_path / "nowhere" / "c.npz", model)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        save_checkpoint(tmp_path, model)
+    assert list(tmp_path.iterdir()) == []
