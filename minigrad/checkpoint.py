@@ -110,8 +110,10 @@ def save_checkpoint(path, model, optimizer=None, **metadata):
 def load_checkpoint(path, model, optimizer=None):
     """Restore ``model`` (and ``optimizer``) from ``path``; return the metadata dict.
 
-    Everything is read and checked before anything is changed: on any error the
-    model and optimizer keep their previous state.
+    Everything is read and checked before anything is changed. Then the model is
+    loaded, then the optimizer; if either raises, the model gets its previous
+    parameters back and the optimizer its previous ``state_dict()``, so on any error
+    both keep their previous state.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -132,15 +134,20 @@ def load_checkpoint(path, model, optimizer=None):
         raise ValueError(f"checkpoint {path!r} holds no optimizer state "
                          "(it was saved without an optimizer)")
 
-    previous = model.state_dict()
+    previous_model = model.state_dict()
+    previous_optimizer = None if optimizer is None else optimizer.state_dict()
     try:
         model.load_state_dict(model_state)
         if optimizer is not None:
             optimizer.load_state_dict(optimizer_state)
-    except (ValueError, KeyError, TypeError) as exc:
-        model.load_state_dict(previous)
-        raise ValueError(f"checkpoint {path!r} does not match the model/optimizer: "
-                         f"{exc!s}") from None
+    except BaseException as exc:
+        model.load_state_dict(previous_model)
+        if optimizer is not None:
+            optimizer.load_state_dict(previous_optimizer)
+        if isinstance(exc, (ValueError, KeyError, TypeError)):
+            raise ValueError(f"checkpoint {path!r} does not match the model/optimizer: "
+                             f"{exc!s}") from None
+        raise
     return metadata
 
 

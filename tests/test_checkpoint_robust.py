@@ -15,7 +15,10 @@ Complements test_checkpoint.py (round trips, truncation, garbage, pickles, a cra
   the saved state: never a silently different model and never another exception;
 * a save through a symlink writes its target and keeps the link; an overwritten file
   keeps its mode, a new one gets what ``open()`` would give it (not mkstemp's 0600);
-  a missing directory or a directory as the path is a clear error.
+  a missing directory or a directory as the path is a clear error;
+* a load whose optimizer refuses the state half way (real SGD, or an optimizer that
+  assigns before it checks, raising ValueError or anything else) leaves the model and
+  the optimizer exactly as they were.
 """
 import io
 import os
@@ -248,3 +251,63 @@ def test_saving_into_a_missing_directory_or_onto_a_directory(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         save_checkpoint(tmp_path, model)
     assert list(tmp_path.iterdir()) == []
+
+
+def assert_state(model, opt, model_state, opt_state):
+    """``model`` and ``opt`` hold exactly ``model_state`` and ``opt_state``."""
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, model_state[name], err_msg=name)
+    now = opt.state_dict()
+    assert now.keys() == opt_state.keys()
+    for key, value in now.items():
+        np.testing.assert_array_equal(value, opt_state[key], err_msg=key)
+
+
+def test_failed_sgd_load_leaves_model_and_optimizer_unchanged(tmp_path):
+    save_checkpoint(tmp_path / "good.npz", *trained_pair(0), epoch=1)
+    with np.load(tmp_path / "good.npz") as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["optimizer/lr"] = np.float64(0.5)
+    arrays["optimizer/momentum"] = np.float64(1.5)  # SGD refuses it after setting lr
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    model, opt = trained_pair(1)
+    opt.lr, opt.momentum, opt.nesterov, opt.weight_decay = 0.02, 0.3, True, 1e-4
+    before = model.state_dict(), opt.state_dict()
+    with pytest.raises(ValueError, match="bad.npz.*momentum"):
+        load_checkpoint(bad, model, opt)
+    assert_state(model, opt, *before)
+    assert (opt.lr, opt.momentum, opt.nesterov, opt.weight_decay) == (0.02, 0.3, True, 1e-4)
+
+
+class HalfLoadingOptimizer:
+    """An optimizer whose load_state_dict assigns ``lr`` before checking ``steps``."""
+
+    def __init__(self, error=ValueError):
+        self.lr, self.steps, self.error = 0.1, 3, error
+
+    def state_dict(self):
+        return {"lr": np.float64(self.lr), "steps": np.int64(self.steps)}
+
+    def load_state_dict(self, state):
+        self.lr = float(state["lr"])
+        if state["steps"] < 0:
+            raise self.error("steps must be >= 0")
+        self.steps = int(state["steps"])
+
+
+@pytest.mark.parametrize("error", [ValueError, RuntimeError])
+def test_optimizer_failing_half_way_is_rolled_back_with_the_model(tmp_path, error):
+    model, _ = trained_pair(0)
+    path = tmp_path / "ckpt.npz"
+    saver = HalfLoadingOptimizer()
+    saver.lr, saver.steps = 0.7, -1
+    save_checkpoint(path, model, saver)
+    target, _ = trained_pair(1)
+    opt = HalfLoadingOptimizer(error)
+    before = target.state_dict()
+    with pytest.raises(error, match="steps"):
+        load_checkpoint(path, target, opt)
+    assert (opt.lr, opt.steps) == (0.1, 3)
+    for name, value in target.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
