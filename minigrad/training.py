@@ -24,6 +24,29 @@ learning rate becomes ``lr(e) * (1 - momentum(e))``. With ``u = (1 - m) v`` the 
 ``m`` between epochs the two differ only in how the old velocity is rescaled), so the
 step in a steady direction stays about ``lr(e)`` while momentum ramps 0.5 -> 0.99.
 
+What is refused, and when (nothing is computed wrong and nothing non-finite is saved):
+
+* the dataset, once, when ``train`` is called: float32 images (float64 ones are
+  converted to float32, the model's dtype, as ``sklearn.utils.check_array(dtype=...)``
+  would), every value finite (scikit-learn's "Input contains NaN" check), integer labels
+  in ``0..MAX_CLASSES - 1``;
+* the learning-rate schedule, when the ``TrainConfig`` is made: every epoch's learning
+  rate must be > 0 (a tiny ``lr_decay`` can underflow it to 0 after a few epochs);
+* divergence, while training: a non-finite loss at any step, checked before that step is
+  taken (the loss is already a float, so this is free), and non-finite parameters or
+  momentum buffers at the end of every epoch, before the test set is scored and before
+  a checkpoint is written (one ``np.isfinite`` pass over the weights and buffers, about
+  1 ms for 784-1024-1024-10). Both raise ``FloatingPointError``; checking the weights once per
+  epoch instead of after every step costs at most the rest of the epoch, because
+  non-finite weights give a non-finite loss at the next step anyway (or, when a ReLU
+  zeroes them, are caught at the epoch's end). A finite loss is never called divergence,
+  however large (lr 100 trains on with a loss far above chance, log C): it is reported
+  in the history and on the CLI's epoch line, as PyTorch, Keras' ``TerminateOnNaN`` and
+  scikit-learn's MLP do (they too stop only on non-finite values), since no threshold on
+  it fits every dataset and such a run is not computing anything wrong;
+* a resume checkpoint, before the first step: its metadata must be what ``train`` writes
+  (``ResumeError``).
+
 Reproducibility: one integer ``seed`` determines everything. It is split with
 ``numpy.random.SeedSequence(seed).spawn(3)`` into three independent Generators: weight
 initialisation, dropout masks (shared by all Dropout layers) and minibatch shuffling.
@@ -48,7 +71,7 @@ from .autograd import no_grad
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import dropout_mlp
 from .ops import cross_entropy
-from .optim import SGD, ExponentialDecay, LinearRamp, apply_schedules
+from .optim import SGD, ExponentialDecay, LinearRamp
 from .data import iterate_minibatches
 from .nn.dropout import MODES
 from .nn.init import INITS
@@ -59,6 +82,17 @@ HISTORY_FIELDS = ("epoch", "lr", "momentum", "train_loss", "test_error", "second
                   "samples_per_s")
 #: minibatch steps averaged into one point of a record's ``train_loss_curve``
 LOSS_CURVE_STEPS = 10
+#: Labels are class indices and the output layer has ``max label + 1`` units (PyTorch's
+#: ``cross_entropy`` convention, not scikit-learn's arbitrary labels), so a label decides
+#: an allocation: one of 10**8 would be a 10**8-unit layer. 65,536 classes is three times
+#: ImageNet-21k's 21,841; a label at or above it is refused as a mistake.
+MAX_CLASSES = 2**16
+
+
+class ResumeError(ValueError):
+    """A resume checkpoint that cannot continue this run: damaged, not written by
+    ``train``, of another configuration, or holding non-finite state. The message names
+    the file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +107,8 @@ class TrainConfig:
         lr: initial learning rate (> 0), PyTorch-style SGD (see the module docstring).
             The default 0.3 was measured on MNIST, 784-1024-1024-10, one epoch from
             seed 0: test error 5.0% at lr 0.1, 4.0% at 0.3, 4.4% at 0.5, 31% at 1.0.
-        lr_decay: per-epoch learning-rate factor in (0, 1].
+        lr_decay: per-epoch learning-rate factor in (0, 1]; the learning rate of every
+            epoch up to ``epochs`` must stay > 0 (a tiny factor underflows it).
         lr_anneal_epochs: None (default), or the epoch budget N of a linear anneal: the
             learning rate of epoch e is further multiplied by ``1 - e / N``, so it falls
             in a straight line to ``lr * lr_decay**(N - 1) / N`` in the budget's last epoch.
@@ -143,6 +178,31 @@ class TrainConfig:
             raise TypeError("paper_momentum must be a bool, got "
                             f"{type(self.paper_momentum).__name__}")
         object.__setattr__(self, "paper_momentum", bool(self.paper_momentum))
+        # The learning rate of epoch e is lr * lr_decay**e * (1 - e / lr_anneal_epochs)
+        # [* (1 - momentum(e))]. With a rising momentum ramp every factor is
+        # non-increasing in e; with a falling one every factor is log-concave (exponential,
+        # linear, linear-then-constant). Either way its smallest value over the run is at
+        # the first or the last epoch, so checking those two checks every epoch.
+        for epoch in sorted({0, self.epochs - 1}):
+            lr = self.learning_rate(epoch)
+            if not lr > 0:
+                factors = f"lr {self.lr:g} x lr_decay {self.lr_decay:g} ** {epoch}"
+                if self.lr_anneal_epochs is not None:
+                    factors += f" x (1 - {epoch}/{self.lr_anneal_epochs})"
+                if self.paper_momentum:
+                    factors += " x (1 - momentum)"
+                raise ValueError(
+                    f"the learning rate of epoch {epoch + 1} underflows to {lr:g} ({factors}):"
+                    " every epoch's learning rate must be > 0; raise lr or lr_decay, or "
+                    "train fewer epochs")
+
+    def learning_rate(self, epoch):
+        """The learning rate SGD uses in epoch ``epoch`` (from 0): the schedule of
+        ``learning_rate_schedule``, times ``1 - momentum(epoch)`` with ``paper_momentum``."""
+        lr = learning_rate_schedule(self)(epoch)
+        if self.paper_momentum:  # v = m v + (1 - m) g in the papers' terms
+            lr *= 1 - momentum_schedule(self)(epoch)
+        return lr
 
     def to_dict(self):
         """A JSON-friendly dict (``hidden`` as a list)."""
@@ -198,7 +258,23 @@ def evaluate(model, x, y, batch_size=1000):
 
     Runs in evaluation mode (dropout off: the test-time network of the paper) under
     ``no_grad``, ``batch_size`` samples at a time; restores the model's previous mode.
+    ``x`` and ``y`` are checked as ``train`` checks a dataset (finite float features,
+    integer labels; float64 is converted to the model's dtype).
+
+    Raises:
+        FloatingPointError: the model's outputs are NaN or infinite for some sample (its
+            parameters hold NaN or infinity, or its activations overflowed). Such a
+            sample has no predicted class; counting it as class 0, as ``argmax`` would,
+            reports an error rate for a model that computes nothing.
     """
+    _check_int("batch_size", batch_size, minimum=1)
+    params = model.parameters()
+    x, y = _check_split("", x, y, params[0].dtype if params else np.float32)
+    return _error_rate(model, x, y, batch_size)
+
+
+def _error_rate(model, x, y, batch_size=1000):
+    """``evaluate`` on inputs already checked."""
     was_training = model.training
     model.eval()
     wrong = 0
@@ -206,10 +282,32 @@ def evaluate(model, x, y, batch_size=1000):
         with no_grad():
             for start in range(0, len(x), batch_size):
                 logits = model(Tensor(x[start:start + batch_size])).data
+                if not np.isfinite(logits).all():
+                    raise FloatingPointError(_nonfinite_outputs(model, logits, start))
                 wrong += int(np.count_nonzero(logits.argmax(axis=1) != y[start:start + batch_size]))
     finally:
         model.train(was_training)
     return wrong / len(x)
+
+
+def _nonfinite_outputs(model, logits, start):
+    """The message of ``evaluate``'s FloatingPointError, saying where the NaN came from."""
+    bad = np.flatnonzero(~np.isfinite(logits).all(axis=1))
+    names = _nonfinite_arrays(model)
+    cause = (f"the parameters {', '.join(names)} hold NaN or infinity" if names else
+             "the parameters are finite, so an activation overflowed")
+    return (f"evaluate: the model's outputs are NaN or infinite for {len(bad)} of samples "
+            f"{start}..{start + len(logits) - 1} (the first: sample {start + bad[0]}), so "
+            f"they have no predicted class: {cause}")
+
+
+def _nonfinite_arrays(model, optimizer=None):
+    """Names of the model's parameters (and SGD momentum buffers) holding NaN or infinity."""
+    names = [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+    if optimizer is not None:
+        names += [f"velocity.{i}" for i, v in enumerate(optimizer.velocity)
+                  if v is not None and not np.isfinite(v).all()]
+    return names
 
 
 def learning_rate_schedule(config):
@@ -221,20 +319,28 @@ def learning_rate_schedule(config):
     return lambda epoch: decay(epoch) * anneal(epoch)
 
 
+def momentum_schedule(config):
+    """``epoch -> momentum`` of ``config``: the linear ramp, then held."""
+    return LinearRamp(config.momentum_start, config.momentum_end, config.momentum_epochs)
+
+
 def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progress=None,
           metadata=None):
     """Train the dropout MLP of ``config`` on ``dataset``; return ``(model, history)``.
 
     Args:
         config: a ``TrainConfig``.
-        dataset: ``(x_train, y_train, x_test, y_test)`` (e.g. ``load_mnist()``): float
-            arrays (N, features) and integer labels (N,); classes are ``0..max label``.
+        dataset: ``(x_train, y_train, x_test, y_test)`` (e.g. ``load_mnist()``): float32
+            or float64 arrays (N, features) of finite values (float64 is converted to
+            float32) and integer labels (N,); classes are ``0..max label``, at most
+            ``MAX_CLASSES`` of them.
         checkpoint: optional path; the state is saved there (atomically) at the end of
-            every epoch.
+            every epoch, once its parameters have been checked to be finite.
         resume: optional path of a checkpoint written by ``train``; training continues
             from its epoch up to ``config.epochs``. Its config must equal ``config``
             except for ``epochs``. The returned history includes the earlier epochs.
-        on_epoch: optional callable receiving each new history record.
+        on_epoch: optional callable receiving each new history record (after the
+            epoch's checkpoint is written).
         progress: optional callable ``progress(batches, total, epoch) -> iterable``
             wrapping each epoch's minibatch iterator (e.g. a tqdm bar).
         metadata: optional JSON-friendly dict stored in checkpoints under ``"run"``.
@@ -249,8 +355,11 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
         run of ``LOSS_CURVE_STEPS`` consecutive steps (the last run may be shorter).
 
     Raises:
-        FloatingPointError: the training loss became NaN or infinite (lower ``lr``).
-        ValueError: bad data, or a resume checkpoint that does not fit ``config``.
+        FloatingPointError: training diverged: a step's loss, or at the end of an epoch
+            a parameter or momentum buffer, is NaN or infinite (lower ``lr``). Nothing
+            of that epoch is checkpointed; earlier checkpoints stay as they were.
+        TypeError, ValueError: bad data (a dtype, shape, label or non-finite value).
+        ResumeError: a resume checkpoint that does not fit ``config`` (a ValueError).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -260,9 +369,7 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
     init_rng, dropout_rng, shuffle_rng = make_generators(config.seed)
     model = build_model(config, x_train.shape[1], n_classes, init_rng, dropout_rng)
     optimizer = SGD(model.parameters(), lr=config.lr, momentum=config.momentum_start)
-    lr_schedule = learning_rate_schedule(config)
-    momentum_schedule = LinearRamp(config.momentum_start, config.momentum_end,
-                                   config.momentum_epochs)
+    momentum = momentum_schedule(config)
     history, start_epoch = [], 0
     if resume is not None:
         start_epoch, history = _resume(resume, config, model, optimizer,
@@ -270,29 +377,32 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
 
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
-        apply_schedules(optimizer, epoch, lr=lr_schedule, momentum=momentum_schedule)
-        if config.paper_momentum:  # v = m v + (1 - m) g in the papers' terms
-            optimizer.lr = lr_schedule(epoch) * (1 - optimizer.momentum)
+        optimizer.momentum = momentum(epoch)
+        optimizer.lr = config.learning_rate(epoch)
         model.train()
         batches = iterate_minibatches(x_train, y_train, config.batch_size, rng=shuffle_rng)
         if progress is not None:
             batches = progress(batches, -(-len(x_train) // config.batch_size), epoch + 1)
         step_losses, loss_sum = [], 0.0
-        for xb, yb in batches:
+        for step, (xb, yb) in enumerate(batches, 1):
             loss = cross_entropy(model(Tensor(xb)), yb)
+            step_loss = float(loss.data)
+            if not math.isfinite(step_loss):  # the inputs are finite: the weights went bad
+                raise FloatingPointError(_diverged(epoch, optimizer,
+                                                   f"the loss of step {step} is {step_loss}"))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            step_losses.append(float(loss.data))
-            loss_sum += step_losses[-1] * len(yb)
+            step_losses.append(step_loss)
+            loss_sum += step_loss * len(yb)
         train_seconds = time.perf_counter() - started
-        train_loss = loss_sum / len(x_train)
-        if not math.isfinite(train_loss):
-            raise FloatingPointError(f"training diverged in epoch {epoch + 1}: mean loss "
-                                     f"{train_loss} (lr {optimizer.lr:g}); lower the lr")
-        test_error = evaluate(model, x_test, y_test)
+        bad = _nonfinite_arrays(model, optimizer)  # before anything is scored or saved
+        if bad:
+            raise FloatingPointError(_diverged(
+                epoch, optimizer, f"after its last step {', '.join(bad)} hold NaN or infinity"))
+        test_error = _error_rate(model, x_test, y_test)
         record = {"epoch": epoch + 1, "lr": optimizer.lr, "momentum": optimizer.momentum,
-                  "train_loss": train_loss, "test_error": test_error,
+                  "train_loss": loss_sum / len(x_train), "test_error": test_error,
                   "seconds": time.perf_counter() - started,
                   "samples_per_s": len(x_train) / train_seconds,
                   "train_loss_curve": _group_means(step_losses, LOSS_CURVE_STEPS)}
@@ -308,6 +418,11 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
     return model, history
 
 
+def _diverged(epoch, optimizer, what):
+    return (f"training diverged in epoch {epoch + 1}: {what} (lr {optimizer.lr:g}); "
+            "lower the lr")
+
+
 def _group_means(values, group):
     """Means of consecutive runs of ``group`` values (the last run may be shorter)."""
     return [sum(values[i:i + group]) / len(values[i:i + group])
@@ -315,48 +430,93 @@ def _group_means(values, group):
 
 
 def _check_dataset(dataset):
+    """The checked ``(x_train, y_train, x_test, y_test)``, images as float32."""
     try:
         x_train, y_train, x_test, y_test = dataset
     except (TypeError, ValueError):
         raise TypeError("dataset must be a 4-tuple (x_train, y_train, x_test, y_test)") from None
-    arrays = [np.asarray(a) for a in (x_train, y_train, x_test, y_test)]
-    for name, x, y in (("train", arrays[0], arrays[1]), ("test", arrays[2], arrays[3])):
-        if x.ndim != 2 or x.dtype not in (np.float32, np.float64):
-            raise ValueError(f"x_{name} must be a float32/float64 array (N, features), "
-                             f"got {x.dtype} {x.shape}")
-        if y.shape != (len(x),) or y.dtype.kind not in "iu":
-            raise ValueError(f"y_{name} must be integer labels of shape ({len(x)},), "
-                             f"got {y.dtype} {y.shape}")
-        if len(x) == 0:
-            raise ValueError(f"the {name} set is empty")
-        if y.min() < 0:
-            raise ValueError(f"y_{name} has negative labels")
-    if arrays[0].shape[1] != arrays[2].shape[1]:
-        raise ValueError(f"train and test features differ: {arrays[0].shape[1]} vs "
-                         f"{arrays[2].shape[1]}")
-    return arrays
+    x_train, y_train = _check_split("_train", x_train, y_train, np.float32)
+    x_test, y_test = _check_split("_test", x_test, y_test, np.float32)
+    if x_train.shape[1] != x_test.shape[1]:
+        raise ValueError(f"train and test features differ: {x_train.shape[1]} vs "
+                         f"{x_test.shape[1]}")
+    return x_train, y_train, x_test, y_test
+
+
+def _check_split(suffix, x, y, dtype):
+    """``(x as dtype, y)`` after checking features ``x`` (N, F) and labels ``y`` (N,).
+
+    ``suffix`` names the split in messages (``"_train"``: ``x_train``, ``y_train``).
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x{suffix} must be a float32 or float64 array, got {x.dtype} (scale "
+                        "integer images to [0, 1] first, e.g. x / 255)")
+    if x.ndim != 2:
+        raise ValueError(f"x{suffix} must have shape (N, features), got {x.shape}")
+    if len(x) == 0:
+        raise ValueError(f"x{suffix} is empty (N = 0)")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y{suffix} must be integer class labels, got {y.dtype}")
+    if y.shape != (len(x),):
+        raise ValueError(f"y{suffix} must have shape ({len(x)},) like x{suffix}, got {y.shape}")
+    lowest, highest = y.min(), y.max()
+    if lowest < 0 or highest >= MAX_CLASSES:
+        raise ValueError(
+            f"y{suffix} has the label {lowest if lowest < 0 else highest}: labels are class indices 0..C-1 and the "
+            f"output layer gets max label + 1 units, at most MAX_CLASSES = {MAX_CLASSES} "
+            "(encode other labels as indices, e.g. np.unique(y, return_inverse=True)[1])")
+    with np.errstate(over="ignore"):  # float64 beyond float32's range: reported below
+        converted = x.astype(dtype, copy=False)
+    finite = np.isfinite(converted)
+    if not finite.all():
+        bad = np.flatnonzero(~finite.all(axis=1))
+        what = ("values beyond the float32 range (about 3.4e38)"
+                if np.isfinite(x[bad[0]]).all() else "NaN or infinity")
+        raise ValueError(f"x{suffix} contains {what} in {len(bad)} sample"
+                         f"{'' if len(bad) == 1 else 's'} (the first: sample {bad[0]}); "
+                         "remove or impute them")
+    return converted, y
 
 
 def _resume(path, config, model, optimizer, dropout_rng, shuffle_rng):
-    """Load ``path`` into the run's objects; return ``(epochs done, history so far)``."""
-    meta = load_checkpoint(path, model, optimizer)
+    """Load ``path`` into the run's objects; return ``(epochs done, history so far)``.
+
+    Everything ``train`` writes is checked, so a damaged or crafted file is a
+    ``ResumeError`` before the first step: the configuration, an int epoch in
+    ``[0, config.epochs]`` with one history record per finished epoch, numbered 1.., the
+    two Generator states, and finite weights and momentum buffers.
+    """
+    def refuse(why):
+        return ResumeError(f"cannot resume from {str(path)!r}: {why}")
+
+    try:
+        meta = load_checkpoint(path, model, optimizer)
+    except ValueError as exc:
+        raise refuse(exc) from None
     try:
         saved = TrainConfig.from_dict(meta["config"])
-        epoch, history = int(meta["epoch"]), list(meta["history"])
-        dropout_state, shuffle_state = (meta["generators"]["dropout"],
-                                        meta["generators"]["shuffle"])
+        epoch, history = meta["epoch"], list(meta["history"])
+        dropout_rng.bit_generator.state = meta["generators"]["dropout"]
+        shuffle_rng.bit_generator.state = meta["generators"]["shuffle"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"checkpoint {str(path)!r} was not written by minigrad.training.train "
-                         f"(bad metadata: {exc!r})") from None
+        raise refuse(f"it was not written by minigrad.training.train (bad metadata: "
+                     f"{exc!r})") from None
     diffs = [f"{f.name}: checkpoint {getattr(saved, f.name)!r}, now {getattr(config, f.name)!r}"
              for f in dataclasses.fields(TrainConfig)
              if f.name != "epochs" and getattr(saved, f.name) != getattr(config, f.name)]
     if diffs:
-        raise ValueError(f"cannot resume from {str(path)!r}: the configuration differs "
-                         "(" + "; ".join(diffs) + ")")
+        raise refuse("the configuration differs (" + "; ".join(diffs) + ")")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise refuse(f"its epoch must be an int >= 0, got {epoch!r}")
     if epoch > config.epochs:
-        raise ValueError(f"cannot resume from {str(path)!r}: it already trained {epoch} epochs, "
-                         f"more than epochs={config.epochs}")
-    dropout_rng.bit_generator.state = dropout_state
-    shuffle_rng.bit_generator.state = shuffle_state
+        raise refuse(f"it already trained {epoch} epochs, more than epochs={config.epochs}")
+    if len(history) != epoch or any(not isinstance(r, dict) or r.get("epoch") != i
+                                    or not set(HISTORY_FIELDS) <= set(r)
+                                    for i, r in enumerate(history, 1)):
+        raise refuse(f"its history must hold one record (with the keys {HISTORY_FIELDS}) "
+                     f"for each of epochs 1..{epoch}, in order")
+    bad = _nonfinite_arrays(model, optimizer)
+    if bad:
+        raise refuse(f"{', '.join(bad)} hold NaN or infinity")
     return epoch, history
