@@ -5,10 +5,21 @@ A history is the list of per-epoch dicts returned by ``minigrad.training.train``
 and anything else passed as ``info``; the CSV has one row per epoch (the scalar fields);
 the plot (the training loss over the steps beside the test error per epoch) needs
 matplotlib, the optional extra ``pip install 'minigrad[plot]'``.
+
+Every file is written atomically: into a temporary file in the same directory, flushed
+and fsync'ed, then moved over its name with ``os.replace``. A reader therefore always
+sees a complete file, the previous one or the new one, never a truncated or 0-byte
+one, and a failure (a full disk, an exception) leaves the previous file as it was and
+removes the temporary one. ``history.json`` and ``history.csv`` are a pair: both
+temporary files are written before either is moved, so they are replaced back to back,
+or neither is. (Two runs writing the same directory at the same instant can still
+interleave those two renames; each file is then complete and from one of the runs.)
 """
+import contextlib
 import csv
 import json
 import os
+import secrets
 
 import numpy as np
 
@@ -20,15 +31,15 @@ def write_history(out_dir, history, **info):
 
     Returns the list of paths written. ``info`` (JSON-friendly values, e.g.
     ``config=...``, ``backend=...``) is stored next to the history in the JSON file.
+    Both files are replaced atomically and together (module docstring).
     """
     os.makedirs(out_dir, exist_ok=True)
     json_path = os.path.join(out_dir, "history.json")
-    with open(json_path, "w") as f:
-        json.dump({**info, "history": history}, f, indent=2, sort_keys=True)
-        f.write("\n")
     csv_path = os.path.join(out_dir, "history.csv")
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+    with _replace_atomically([json_path, csv_path], "w") as (json_file, csv_file):
+        json.dump({**info, "history": history}, json_file, indent=2, sort_keys=True)
+        json_file.write("\n")
+        writer = csv.DictWriter(csv_file, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(history)
     return [json_path, csv_path]
@@ -42,7 +53,7 @@ def plot_learning_curve(out_dir, history, title=None):
     minibatches) faint, their centred moving average bold, epoch boundaries dotted;
     one epoch already shows the descent. (Records from older runs without a curve are
     drawn as one point per epoch.) Right: the test error after each epoch. Both x axes
-    are in epochs, with integer ticks.
+    are in epochs, with integer ticks. The file is replaced atomically.
     """
     try:
         import matplotlib
@@ -52,9 +63,43 @@ def plot_learning_curve(out_dir, history, title=None):
         return None
     fig = learning_curve_figure(history, title)
     path = os.path.join(out_dir, "learning_curve.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with _replace_atomically([path], "wb") as (f,):
+            fig.savefig(f, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return path
+
+
+@contextlib.contextmanager
+def _replace_atomically(paths, mode):
+    """Open a temporary file beside each of ``paths``; on success move each over its path.
+
+    Yields the open files (``mode`` "w": text with no newline translation, or "wb").
+    Only when the block and every flush and fsync succeeded are the files renamed, one
+    right after the other; on any error every temporary file is removed and no path
+    is touched.
+    """
+    temps = [os.path.join(os.path.dirname(path),
+                          f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+             for path in paths]
+    text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
+    files = []
+    try:
+        for tmp in temps:  # "x": never write into a file someone else made
+            files.append(open(tmp, mode.replace("w", "x"), **text))
+        yield files
+        for f in files:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        for tmp, path in zip(temps, paths):
+            os.replace(tmp, path)
+    finally:
+        for f, tmp in zip(files, temps):
+            f.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
 
 
 def learning_curve_figure(history, title=None):
