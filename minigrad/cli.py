@@ -8,22 +8,37 @@ Examples::
     python -m minigrad train --train-subset 2000 --hidden 64 --quiet
 
 Every flag is checked before any work starts; a bad value is an argparse error (exit
-status 2, no traceback). With ``--resume``, flags you do not give are taken from the
-checkpoint's configuration, so ``--resume run.npz --epochs 100`` is enough; giving a
-value that differs from the checkpoint's is an error (a changed configuration cannot
-continue the same run).
+status 2, no traceback). That includes the whole learning-rate schedule (every epoch's
+rate must stay > 0), the resume checkpoint, and the places written to: ``--out`` and
+the directory of ``--checkpoint`` must accept a new file, which is tried by creating
+and removing one (permission bits say nothing for root, and nothing about read-only
+mounts). With ``--resume``, flags you do not give are taken from the checkpoint's
+configuration, so ``--resume run.npz --epochs 100`` is enough; giving a value that
+differs from the checkpoint's is an error (a changed configuration cannot continue the
+same run).
+
+Once training has started, nothing is a usage error any more. Divergence
+(``FloatingPointError``) or a failed write (``OSError``) prints one ``error:`` line
+and exits with status 1; Ctrl-C exits with 130; anything else is a bug and shows its
+traceback. In every one of those cases the epochs finished so far (with ``--resume``,
+including the earlier ones) are written to ``--out``, and the message says which epoch
+the ``--checkpoint`` file holds, or that this run wrote none.
 """
 import argparse
 import math
 import os
 import sys
+import tempfile
 import time
 
 from . import backend
 from .nn.init import INITS
-from .training import HISTORY_FIELDS, TrainConfig, train  # noqa: F401 (HISTORY_FIELDS: docs)
+from .training import HISTORY_FIELDS  # noqa: F401 (docs)
+from .training import ResumeError, TrainConfig, train
 
 DEFAULTS = TrainConfig()
+#: the files ``--out`` receives
+OUT_FILES = ("history.json", "history.csv", "learning_curve.png")
 #: flag dest -> TrainConfig field, for the flags that define the run's configuration
 CONFIG_FLAGS = {"hidden": "hidden", "input_dropout": "p_input", "hidden_dropout": "p_hidden",
                 "dropout_mode": "dropout_mode", "max_norm": "max_norm", "lr": "lr",
@@ -35,7 +50,7 @@ CONFIG_FLAGS = {"hidden": "hidden", "input_dropout": "p_input", "hidden_dropout"
 
 
 # ---- argument types: each raises ArgumentTypeError with the reason ----------------------
-def _int_at_least(minimum):
+def _int_at_least(minimum, maximum=None):
     def parse(text):
         try:
             value = int(text)
@@ -43,6 +58,8 @@ def _int_at_least(minimum):
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {value}")
         return value
     parse.__name__ = "integer"
     return parse
@@ -148,9 +165,12 @@ def build_parser(suppress_defaults=False):
     opt.add_argument("--seed", type=_int_at_least(0), default=default(DEFAULTS.seed),
                      help="the one seed of init, dropout masks and shuffling")
     run = p.add_argument_group("run")
-    run.add_argument("--threads", type=positive_int, default=default(None),
-                     help="threads of the compiled kernels (default: $MINIGRAD_NUM_THREADS "
-                          "or all usable cores); results do not depend on it")
+    run.add_argument("--threads", type=_int_at_least(1, backend.MAX_THREADS),
+                     default=default(None),
+                     help="threads of the compiled kernels, at most minigrad.backend."
+                          f"MAX_THREADS = {backend.MAX_THREADS} (default: "
+                          "$MINIGRAD_NUM_THREADS or all usable cores); results do not "
+                          "depend on it")
     run.add_argument("--checkpoint", default=default(None), metavar="PATH",
                      help="save a checkpoint (.npz) here at the end of every epoch")
     run.add_argument("--resume", default=default(None), metavar="PATH",
@@ -174,8 +194,12 @@ def main(argv=None):
 
 
 def _config_from_args(args, argv, train_parser):
-    """The TrainConfig the flags ask for (merged with the checkpoint's for --resume)."""
+    """The TrainConfig the flags ask for (merged with the checkpoint's for --resume).
+
+    Also sets ``args.earlier_history``: the checkpoint's history with --resume, else [].
+    """
     values = {field: getattr(args, dest) for dest, field in CONFIG_FLAGS.items()}
+    args.earlier_history = []
     if args.resume is None:
         return TrainConfig(**values)
     from .checkpoint import read_checkpoint_metadata  # weights are loaded later by train()
@@ -198,6 +222,7 @@ def _config_from_args(args, argv, train_parser):
         elif given[dest] != saved_value:
             train_parser.error(f"cannot resume from {args.resume!r}: it was trained with "
                                f"--{dest.replace('_', '-')} {saved_value}, not {given[dest]}")
+    args.earlier_history = meta.get("history", [])
     merged = {field: saved[field] for field in CONFIG_FLAGS.values()}
     for dest, field in CONFIG_FLAGS.items():
         if dest in given:
@@ -208,9 +233,9 @@ def _config_from_args(args, argv, train_parser):
 def _train_command(args, argv, train_parser):
     error = train_parser.error
     if args.checkpoint is not None:
-        directory = os.path.dirname(os.path.abspath(args.checkpoint))
-        if not os.path.isdir(directory):
-            error(f"--checkpoint: directory {directory!r} does not exist")
+        _check_file_destination("--checkpoint", args.checkpoint, error)
+    if args.out is not None:
+        _check_out_directory(args.out, error)
     if args.data_dir is not None and not os.path.isdir(args.data_dir) and args.no_download:
         error(f"--data-dir: {args.data_dir!r} is not a directory")
     try:
@@ -218,7 +243,7 @@ def _train_command(args, argv, train_parser):
     except (ValueError, TypeError) as exc:
         error(str(exc))
     if args.threads is not None:
-        backend.set_num_threads(args.threads)
+        backend.set_num_threads(args.threads)  # in range: the parser checked the bound
 
     from .data import load_dataset
     from .data.datasets import DatasetNotFoundError
@@ -252,7 +277,10 @@ def _train_command(args, argv, train_parser):
         print(f"backend: kernels {info['kernels']}, {info['num_threads']} threads",
               flush=True)
 
+    finished = []  # this run's records; train() calls on_epoch after the checkpoint
+
     def on_epoch(record):
+        finished.append(record)
         print(f"epoch {record['epoch']:>3}/{config.epochs}  train loss "
               f"{record['train_loss']:.4f}  test error {100 * record['test_error']:.2f}%  "
               f"{record['seconds']:.1f} s  {record['samples_per_s']:.0f} samples/s",
@@ -264,25 +292,84 @@ def _train_command(args, argv, train_parser):
                            checkpoint=args.checkpoint, resume=args.resume, on_epoch=on_epoch,
                            progress=_progress_bar(len(x_train), config.epochs, args.quiet),
                            metadata={"dataset": args.dataset, "train_subset": args.train_subset})
-    except ValueError as exc:  # a resume checkpoint that does not fit
+    except ResumeError as exc:  # found before the first step: a usage error like the others
         error(str(exc))
-    except FloatingPointError as exc:
-        print(f"minigrad train: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("minigrad train: interrupted"
-              + (f"; the last finished epoch is in {args.checkpoint}" if args.checkpoint
-                 else ""), file=sys.stderr)
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            status, message = 130, "interrupted"
+        elif isinstance(exc, (FloatingPointError, OSError)):
+            status, message = 1, f"error: {exc}"
+        else:  # a bug: its traceback follows, once the finished epochs are saved
+            status, message = None, "error: training stopped by an unexpected exception"
+        print(f"minigrad train: {message}{_checkpoint_note(args.checkpoint, finished)}",
+              file=sys.stderr, flush=True)
+        if args.out is not None:
+            _write_outputs(args, config, args.earlier_history + finished, info)
+        if status is None:
+            raise
+        return status
     elapsed = time.perf_counter() - started
     if history:
         last = history[-1]
         print(f"done: test error {100 * last['test_error']:.2f}% after {last['epoch']} "
               f"epoch{'' if last['epoch'] == 1 else 's'} ({elapsed:.1f} s in this run)",
               flush=True)
-    if args.out is not None:
-        _write_outputs(args, config, history, info)
+    if args.out is not None and not _write_outputs(args, config, history, info):
+        return 1
     return 0
+
+
+def _check_file_destination(flag, path, error):
+    """argparse ``error`` unless ``path`` names a file that can be (re)written."""
+    if os.path.isdir(path):
+        error(f"{flag}: {path!r} is a directory, not a file")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        error(f"{flag}: directory {directory!r} does not exist")
+    _check_can_create_in(flag, directory, error)
+
+
+def _check_out_directory(out, error):
+    """argparse ``error`` unless ``out`` is or can become a directory holding OUT_FILES."""
+    out = os.path.abspath(out)
+    existing = out
+    while not os.path.exists(existing):  # makedirs will create the rest
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        error(f"--out: {existing!r} is not a directory")
+    for path in (os.path.join(out, name) for name in OUT_FILES):
+        if os.path.isdir(path):
+            error(f"--out: {path!r} is a directory, not a file")
+    _check_can_create_in("--out", existing, error)
+
+
+def _check_can_create_in(flag, directory, error):
+    """argparse ``error`` unless a file can be created in ``directory``: try it.
+
+    ``os.access`` answers from the permission bits, which root ignores and which know
+    nothing of a read-only mount; only creating a file tells.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".minigrad-write-test-")
+    except OSError as exc:
+        error(f"{flag}: cannot create files in {directory!r}: {exc.strerror or exc}")
+    os.close(fd)
+    os.remove(probe)
+
+
+def _checkpoint_note(checkpoint, finished):
+    """What the --checkpoint file holds after a run stopped early, for its message.
+
+    ``train`` writes the checkpoint of an epoch before calling ``on_epoch``, so the
+    last record of ``finished`` is the epoch the file holds.
+    """
+    if checkpoint is None:
+        return ""
+    if finished:
+        return (f"; {checkpoint} holds epoch {finished[-1]['epoch']} (continue with "
+                f"--resume {checkpoint})")
+    state = "is unchanged" if os.path.exists(checkpoint) else "does not exist"
+    return f"; no checkpoint was written in this run ({checkpoint} {state})"
 
 
 def _progress_bar(n_samples, epochs, quiet):
@@ -301,17 +388,32 @@ def _progress_bar(n_samples, epochs, quiet):
 
 
 def _write_outputs(args, config, history, info):
+    """Write ``history`` to ``--out``; return False (after an ``error:`` line) on failure.
+
+    Each file is replaced atomically (``minigrad.history``). Without a finished epoch
+    nothing is written: an empty history would replace a useful one.
+    """
     from .history import plot_learning_curve, write_history
-    paths = write_history(args.out, history, config=config.to_dict(), dataset=args.dataset,
-                          train_subset=args.train_subset, backend=info)
-    plot = plot_learning_curve(args.out, history,
-                               title=f"{args.dataset} MLP {config.hidden}")
+    if not history:
+        print(f"nothing written to {args.out}: no epoch finished")
+        return True
+    try:
+        paths = write_history(args.out, history, config=config.to_dict(),
+                              dataset=args.dataset, train_subset=args.train_subset,
+                              backend=info)
+        plot = plot_learning_curve(args.out, history,
+                                   title=f"{args.dataset} MLP {config.hidden}")
+    except OSError as exc:
+        print(f"minigrad train: error: cannot write to --out {args.out}: {exc}",
+              file=sys.stderr)
+        return False
     if plot is None:
         print("learning_curve.png not written: matplotlib is not installed "
               "(pip install 'minigrad[plot]')")
     else:
         paths.append(plot)
-    print("wrote " + ", ".join(paths))
+    print(f"wrote {', '.join(paths)} ({len(history)} epoch{'' if len(history) == 1 else 's'})")
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover
