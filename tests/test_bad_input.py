@@ -29,7 +29,7 @@ from minigrad.cli import main as cli_main
 from minigrad.data import DatasetNotFoundError, iterate_minibatches, load_mnist
 from minigrad.models import dropout_mlp
 from minigrad.optim import SGD
-from minigrad.training import TrainConfig
+from minigrad.training import MAX_CLASSES, TrainConfig, evaluate, train
 
 HUGE = 10**400  # an int no float can hold
 
@@ -776,6 +776,63 @@ def test_load_mnist_bad_paths_and_arguments(case, no_data_anywhere):
     expect_error(exc, *words)(call)
 
 
+# ================================================================ train() and evaluate(): datasets
+def tiny_dataset():
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 4), dtype=np.float32)
+    return [x[:12], np.arange(12) % 3, x[12:], np.arange(8) % 3]
+
+
+def with_nan(a, value=np.nan):
+    a = a.copy()
+    a[1, 2] = value
+    return a
+
+
+TINY_CONFIG = dict(hidden=(4,), batch_size=4, epochs=1)
+BAD_DATASETS = {
+    "nan-pixel-train": (0, lambda x: with_nan(x), ValueError, ["x_train", "NaN"]),
+    "inf-pixel-test": (2, lambda x: with_nan(x, np.inf), ValueError, ["x_test", "infinity"]),
+    "f64-beyond-f32": (0, lambda x: with_nan(x.astype(np.float64), 1e39), ValueError,
+                       ["x_train", "float32 range"]),
+    "uint8-images": (0, lambda x: (x * 255).astype(np.uint8), TypeError, ["x_train", "uint8"]),
+    "float16-images": (0, lambda x: x.astype(np.float16), TypeError, ["x_train", "float16"]),
+    "1-d-images": (0, lambda x: x[:, 0], ValueError, ["x_train", r"\(N, features\)"]),
+    "float-labels": (1, lambda y: y.astype(float), TypeError, ["y_train", "integer"]),
+    "label-count": (3, lambda y: y[:-1], ValueError, ["y_test", r"shape \(8,\)"]),
+    "negative-label": (1, lambda y: y - 1, ValueError, ["y_train", "label -1"]),
+    "huge-label": (1, lambda y: y + 10**8, ValueError, ["y_train", "MAX_CLASSES"]),
+    "label-at-max-classes": (3, lambda y: y + MAX_CLASSES, ValueError, ["y_test", "65538"]),
+    "empty-test-set": (2, lambda x: x[:0], ValueError, ["x_test", "empty"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD_DATASETS)
+def test_train_refuses_bad_datasets_before_building_the_model(case):
+    which, change, exc, words = BAD_DATASETS[case]
+    data = tiny_dataset()
+    data[which] = change(data[which])
+    expect_error(exc, *words)(lambda: train(TrainConfig(**TINY_CONFIG), tuple(data)))
+
+
+@pytest.mark.parametrize("case", [c for c, (which, *_) in BAD_DATASETS.items() if which >= 2])
+def test_evaluate_refuses_the_same_test_sets(case):
+    which, change, exc, words = BAD_DATASETS[case]
+    data = tiny_dataset()
+    data[which] = change(data[which])
+    words = [w.replace("_test", "") for w in words]
+    model = dropout_mlp(4, (4,), 3, rng=0, dropout_rng=0)
+    expect_error(exc, *words)(lambda: evaluate(model, data[2], data[3]))
+
+
+def test_evaluate_of_nan_weights_is_an_error_not_class_0():
+    model = dropout_mlp(4, (4,), 3, rng=0, dropout_rng=0)
+    model[1].weight.data[:] = np.nan
+    data = tiny_dataset()
+    expect_error(FloatingPointError, "NaN or infinite", "1.weight")(
+        lambda: evaluate(model, data[2], data[3]))
+
+
 # ================================================================ command line
 BAD_FLAGS = [
     (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"), (["--lr", "-1"], "--lr"),
@@ -789,6 +846,9 @@ BAD_FLAGS = [
     (["--batch-size", "-1"], "--batch-size"), (["--epochs", "0"], "--epochs"),
     (["--epochs", "1e3"], "--epochs"), (["--seed", "-1"], "--seed"), (["--seed", "x"], "--seed"),
     (["--threads", "0"], "--threads"), (["--threads", "two"], "--threads"),
+    (["--threads", "3000000000"], f"--threads: must be <= {MAX_THREADS}"),
+    (["--threads", str(MAX_THREADS + 1)], f"--threads: must be <= {MAX_THREADS}"),
+    (["--lr-decay", "1e-300", "--epochs", "3"], "epoch 3 underflows"),
     (["--momentum-start", "1"], "--momentum-start"), (["--momentum-start", "nan"], "--momentum-start"),
     (["--momentum-end", "-0.1"], "--momentum-end"), (["--momentum-epochs", "-1"], "--momentum-epochs"),
     (["--lr-decay", "0"], "--lr-decay"), (["--lr-decay", "nan"], "--lr-decay"),
