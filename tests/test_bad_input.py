@@ -798,6 +798,7 @@ BAD_DATASETS = {
     "uint8-images": (0, lambda x: (x * 255).astype(np.uint8), TypeError, ["x_train", "uint8"]),
     "float16-images": (0, lambda x: x.astype(np.float16), TypeError, ["x_train", "float16"]),
     "1-d-images": (0, lambda x: x[:, 0], ValueError, ["x_train", r"\(N, features\)"]),
+    "no-features": (0, lambda x: x[:, :0], ValueError, ["x_train", "features >= 1"]),
     "float-labels": (1, lambda y: y.astype(float), TypeError, ["y_train", "integer"]),
     "label-count": (3, lambda y: y[:-1], ValueError, ["y_test", r"shape \(8,\)"]),
     "negative-label": (1, lambda y: y - 1, ValueError, ["y_train", "label -1"]),
