@@ -277,7 +277,7 @@ def _train_command(args, argv, train_parser):
         print(f"backend: kernels {info['kernels']}, {info['num_threads']} threads",
               flush=True)
 
-    finished = []  # this run's records; train() calls on_epoch after the checkpoint
+    finished = []  # the records of this run's epochs
 
     def on_epoch(record):
         finished.append(record)
@@ -287,6 +287,7 @@ def _train_command(args, argv, train_parser):
               flush=True)
 
     started = time.perf_counter()
+    checkpoint_before = None if args.checkpoint is None else _file_identity(args.checkpoint)
     try:
         _, history = train(config, (x_train, y_train, x_test, y_test),
                            checkpoint=args.checkpoint, resume=args.resume, on_epoch=on_epoch,
@@ -301,7 +302,7 @@ def _train_command(args, argv, train_parser):
             status, message = 1, f"error: {exc}"
         else:  # a bug: its traceback follows, once the finished epochs are saved
             status, message = None, "error: training stopped by an unexpected exception"
-        print(f"minigrad train: {message}{_checkpoint_note(args.checkpoint, finished)}",
+        print(f"minigrad train: {message}{_checkpoint_note(args.checkpoint, checkpoint_before)}",
               file=sys.stderr, flush=True)
         if args.out is not None:
             _write_outputs(args, config, args.earlier_history + finished, info)
@@ -357,19 +358,34 @@ def _check_can_create_in(flag, directory, error):
     os.remove(probe)
 
 
-def _checkpoint_note(checkpoint, finished):
+def _file_identity(path):
+    """``path``'s inode and modification time, or None: ``os.replace`` changes both."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _checkpoint_note(checkpoint, identity_before):
     """What the --checkpoint file holds after a run stopped early, for its message.
 
-    ``train`` writes the checkpoint of an epoch before calling ``on_epoch``, so the
-    last record of ``finished`` is the epoch the file holds.
+    Read from the file itself, so it is right even when the run stopped between
+    writing a checkpoint and reporting its epoch; a file this run did not replace
+    (same inode and time as at the start) was not written by it.
     """
     if checkpoint is None:
         return ""
-    if finished:
-        return (f"; {checkpoint} holds epoch {finished[-1]['epoch']} (continue with "
-                f"--resume {checkpoint})")
-    state = "is unchanged" if os.path.exists(checkpoint) else "does not exist"
-    return f"; no checkpoint was written in this run ({checkpoint} {state})"
+    identity = _file_identity(checkpoint)
+    if identity is None or identity == identity_before:
+        state = "does not exist" if identity is None else "is unchanged"
+        return f"; no checkpoint was written in this run ({checkpoint} {state})"
+    from .checkpoint import read_checkpoint_metadata
+    try:
+        epoch = read_checkpoint_metadata(checkpoint)["epoch"]
+    except (ValueError, KeyError, OSError) as exc:  # replaced by someone else meanwhile
+        return f"; {checkpoint} was replaced during the run but cannot be read ({exc})"
+    return f"; {checkpoint} holds epoch {epoch} (continue with --resume {checkpoint})"
 
 
 def _progress_bar(n_samples, epochs, quiet):

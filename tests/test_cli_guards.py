@@ -166,6 +166,21 @@ def test_ctrl_c_later_names_the_epoch_the_checkpoint_holds_and_keeps_the_history
     assert (out / "history.csv").read_text().count("\n") == 3  # header + 2 epochs
 
 
+def test_ctrl_c_just_after_a_checkpoint_was_written_names_that_epoch(
+        monkeypatch, tmp_path, fast_data, capsys):
+    """The note is read from the file: epoch 2 was saved but never reported."""
+    path = tmp_path / "run.npz"
+    real_save = training.save_checkpoint
+
+    def save_then_interrupt(*args, **kwargs):
+        real_save(*args, **kwargs)
+        if kwargs["epoch"] == 2:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(training, "save_checkpoint", save_then_interrupt)
+    assert main([*RUN, "--epochs", "3", "--checkpoint", str(path)]) == 130
+    assert f"interrupted; {path} holds epoch 2" in capsys.readouterr().err
+
+
 def test_a_resumed_run_that_is_interrupted_keeps_the_earlier_epochs_too(
         monkeypatch, tmp_path, fast_data, capsys):
     path, out = tmp_path / "run.npz", tmp_path / "out"
