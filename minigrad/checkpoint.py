@@ -62,7 +62,6 @@ import io
 import json
 import math
 import os
-import secrets
 import stat
 import struct
 import zipfile
@@ -70,6 +69,8 @@ import zlib
 
 import numpy as np
 from numpy.lib import format as npy_format
+
+from .atomic import replace_atomically
 
 FORMAT = "minigrad-checkpoint/1"
 MODEL_PREFIX = "model/"
@@ -152,29 +153,8 @@ def save_checkpoint(path, model, optimizer=None, **metadata):
         raise IsADirectoryError(f"save_checkpoint: {path!r} is a directory")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save_checkpoint: directory {directory!r} does not exist")
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = None
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
-    # os.open applies the umask to 0o666 as open() does (tempfile.mkstemp would give 0o600)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
+    with replace_atomically([target]) as (f,):
+        np.savez(f, **arrays)
 
 
 def load_checkpoint(path, model, optimizer=None):
@@ -540,17 +520,3 @@ def _prefixed(prefix, state):
 
 def _unprefixed(prefix, arrays):
     return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-
-def _fsync_directory(directory):
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -15,14 +15,13 @@ temporary files are written before either is moved, so they are replaced back to
 or neither is. (Two runs writing the same directory at the same instant can still
 interleave those two renames; each file is then complete and from one of the runs.)
 """
-import contextlib
 import csv
 import json
 import os
-import secrets
 
 import numpy as np
 
+from .atomic import replace_atomically
 from .training import HISTORY_FIELDS, LOSS_CURVE_STEPS
 
 
@@ -36,7 +35,7 @@ def write_history(out_dir, history, **info):
     os.makedirs(out_dir, exist_ok=True)
     json_path = os.path.join(out_dir, "history.json")
     csv_path = os.path.join(out_dir, "history.csv")
-    with _replace_atomically([json_path, csv_path], "w") as (json_file, csv_file):
+    with replace_atomically([json_path, csv_path], "w") as (json_file, csv_file):
         json.dump({**info, "history": history}, json_file, indent=2, sort_keys=True)
         json_file.write("\n")
         writer = csv.DictWriter(csv_file, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
@@ -64,42 +63,11 @@ def plot_learning_curve(out_dir, history, title=None):
     fig = learning_curve_figure(history, title)
     path = os.path.join(out_dir, "learning_curve.png")
     try:
-        with _replace_atomically([path], "wb") as (f,):
+        with replace_atomically([path], "wb") as (f,):
             fig.savefig(f, format="png", dpi=100)
     finally:
         plt.close(fig)
     return path
-
-
-@contextlib.contextmanager
-def _replace_atomically(paths, mode):
-    """Open a temporary file beside each of ``paths``; on success move each over its path.
-
-    Yields the open files (``mode`` "w": text with no newline translation, or "wb").
-    Only when the block and every flush and fsync succeeded are the files renamed, one
-    right after the other; on any error every temporary file is removed and no path
-    is touched.
-    """
-    temps = [os.path.join(os.path.dirname(path),
-                          f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-             for path in paths]
-    text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
-    files = []
-    try:
-        for tmp in temps:  # "x": never write into a file someone else made
-            files.append(open(tmp, mode.replace("w", "x"), **text))
-        yield files
-        for f in files:
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-        for tmp, path in zip(temps, paths):
-            os.replace(tmp, path)
-    finally:
-        for f, tmp in zip(files, temps):
-            f.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
 
 
 def learning_curve_figure(history, title=None):

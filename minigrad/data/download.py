@@ -2,9 +2,9 @@
 
 The file is streamed into a temporary file *in the destination directory* while its
 md5 is computed; only if the md5 is the published one is it renamed over the final
-name with ``os.replace`` (atomic on one file system). On any failure (HTTP error,
-connection refused, timeout, short read, checksum mismatch, Ctrl-C) the temporary file
-is deleted, so a cache never holds a partial or unverified file.
+name (``minigrad.atomic.replace_atomically``). On any failure (HTTP error, connection
+refused, timeout, short read, checksum mismatch, Ctrl-C) the temporary file is deleted,
+so a cache never holds a partial or unverified file.
 
 Only ``http://`` and ``https://`` URLs are fetched, with the standard library's urllib.
 """
@@ -12,9 +12,9 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.request
 
+from ..atomic import replace_atomically
 from .locate import ChecksumError
 
 __all__ = ["DownloadError", "download_file", "check_mirrors", "DOWNLOAD_TIMEOUT"]
@@ -49,32 +49,21 @@ def check_mirrors(mirrors):
 
 def _fetch(url, dest, expected_md5, timeout):
     """Fetch ``url`` into ``dest`` via a verified temporary file (see module docstring)."""
-    directory = os.path.dirname(dest) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(dest) + ".",
-                               suffix=".part")
-    try:
-        digest = hashlib.md5(usedforsecurity=False)
-        received = 0
-        request = urllib.request.Request(url, headers={"User-Agent": "minigrad"})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as r:
-            length = r.headers.get("Content-Length")
-            while chunk := r.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                received += len(chunk)
+    digest = hashlib.md5(usedforsecurity=False)
+    received = 0
+    request = urllib.request.Request(url, headers={"User-Agent": "minigrad"})
+    with replace_atomically([dest]) as (out,), urllib.request.urlopen(request, timeout=timeout) as r:
+        length = r.headers.get("Content-Length")
+        while chunk := r.read(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            received += len(chunk)
         if length is not None and length.isdigit() and received != int(length):
             raise DownloadError(f"connection closed after {received} of {length} bytes")
         got = digest.hexdigest()
         if got != expected_md5:
             raise ChecksumError(f"checksum mismatch, downloaded {received} bytes with "
                                 f"md5 {got}, expected {expected_md5}; the file was discarded")
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def download_file(fspec, mirrors, directory, *, timeout=None, verbose=False):
