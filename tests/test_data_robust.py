@@ -8,6 +8,8 @@ also cut off from the internet by their ``isolated`` fixture and served by the l
 import dataclasses
 import gzip
 import hashlib
+import os
+import stat
 import tracemalloc
 
 import numpy as np
@@ -55,6 +57,25 @@ def test_a_stale_part_file_is_ignored(fake, http_server, isolated):
     cache.mkdir(parents=True)
     (cache / f".{NAMES[0]}.gz.abc123.part").write_bytes(b"\x1f\x8b half a download")
     fake.check(load_mnist(mirrors=[serve(http_server, fake)]))
+
+
+def test_a_download_gets_the_mode_open_would_give_and_keeps_a_symlink(fake, http_server,
+                                                                     isolated, tmp_path):
+    # (downloads were written through mkstemp: mode 0600, and a symlink was replaced)
+    cache = isolated / "mnist"
+    cache.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere.gz"
+    elsewhere.write_bytes(b"stale")
+    os.symlink(elsewhere, cache / (NAMES[0] + ".gz"))
+    old_umask = os.umask(0o022)
+    try:
+        fake.check(load_mnist(mirrors=[serve(http_server, fake)]))
+    finally:
+        os.umask(old_umask)
+    assert (cache / (NAMES[0] + ".gz")).is_symlink()
+    assert elsewhere.read_bytes() == fake.gz(NAMES[0])
+    for name in NAMES[1:]:
+        assert stat.S_IMODE(os.stat(cache / (name + ".gz")).st_mode) == 0o644
 
 
 @pytest.mark.parametrize("case, message", [
