@@ -20,12 +20,15 @@ SWITCHES = ("MINIGRAD_BACKEND", "MINIGRAD_MATMUL", "MINIGRAD_NUM_THREADS",
 
 def import_with(**variables):
     """``import minigrad`` in a fresh interpreter with ``variables`` set; return the result."""
+    # the minigrad this test imported (installed, or the source tree with built kernels):
+    # `python -c` puts its working directory first on sys.path, so run it from there too
+    home = os.path.dirname(os.path.dirname(minigrad.__file__))
     env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
-    env.update(variables, PYTHONPATH=os.path.dirname(os.path.dirname(minigrad.__file__)))
+    env.update(variables, PYTHONPATH=home)
     code = ("import minigrad; info = minigrad.backend_info(); "
             "print(info['num_threads'], info['backend'], info['matmul'])")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, cwd=home)
 
 
 def test_max_threads_is_four_per_cpu_and_at_least_64():
