@@ -1,4 +1,4 @@
-"""Reverse-mode automatic differentiation: the Function base class and the backward pass.
+"""Reverse-mode automatic differentiation: grad mode, the Function base class, the backward pass.
 
 Every differentiable op is a ``Function`` subclass whose ``forward`` (numpy arrays in,
 one numpy array out) and ``backward`` (the upstream gradient in, one gradient per
@@ -13,40 +13,59 @@ touch Python's recursion limit; it visits ops in reverse topological order, so a
 tensor used twice (fan-out) receives the sum of both gradients before it propagates.
 Only leaf tensors (created by the user with ``requires_grad=True``) keep ``.grad``,
 and they accumulate it (``+=``) across backward calls, as in PyTorch.
+
+Grad mode is per thread: ``no_grad`` in one thread (an evaluation loop, say) never
+switches recording off in another, and every new thread starts with recording on.
 """
+import threading
+
 import numpy as np
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Per-thread grad mode; ``__init__`` runs once in every thread that touches it."""
+
+    def __init__(self):
+        self.enabled = True
+        self.previous = []  # the modes that enclosing no_grad blocks restore
+
+
+_grad_mode = _GradMode()
 
 
 class no_grad:
-    """Context manager (and decorator) that disables graph recording.
+    """Context manager and decorator that disables graph recording in the current thread.
 
     Inside ``with minigrad.no_grad():`` ops compute values only: results have
     ``requires_grad=False`` and keep no references to their inputs. Use it for
-    evaluation and for in-place parameter updates.
+    evaluation. Blocks nest and each restores the mode it found; other threads are
+    unaffected. As a decorator, ``@no_grad`` and ``@no_grad()`` both work.
     """
 
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)
+
     def __enter__(self):
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = False
+        _grad_mode.previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = False
 
     def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_mode.enabled = _grad_mode.previous.pop()
 
     def __call__(self, func):
         def wrapper(*args, **kwargs):
             with no_grad():
                 return func(*args, **kwargs)
-        wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+        wrapper.__name__, wrapper.__qualname__ = func.__name__, func.__qualname__
+        wrapper.__doc__, wrapper.__wrapped__ = func.__doc__, func
         return wrapper
 
 
 def is_grad_enabled():
-    """False inside a ``no_grad`` block."""
-    return _grad_enabled
+    """False inside a ``no_grad`` block of the current thread."""
+    return _grad_mode.enabled
 
 
 class Function:
@@ -82,7 +101,7 @@ class Function:
     def apply_returning_op(cls, *inputs, **options):
         """Like ``apply``, but return ``(output, op)`` so a caller can read saved state."""
         fn = cls()
-        needs = tuple(t.requires_grad for t in inputs) if _grad_enabled else ()
+        needs = tuple(t.requires_grad for t in inputs) if _grad_mode.enabled else ()
         fn.needs_input_grad = needs
         out = fn.forward(*(t.data for t in inputs), **options)
         if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
