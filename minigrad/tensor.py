@@ -5,7 +5,9 @@ The class is deliberately thin. It holds
 - ``data``: a float32 or float64 numpy array;
 - ``requires_grad``: whether gradients flow to it;
 - ``grad``: d(loss)/d(data) as a numpy array, filled by ``backward`` on leaf tensors;
-- ``_fn``: the ``Function`` that produced it (None for leaves and untracked results).
+- ``_fn``: the ``Function`` that produced it (None for leaves and untracked results);
+- ``_version``: how many in-place writes minigrad made to ``data`` (see
+  ``minigrad.autograd`` for how backward uses it).
 
 Operators and methods only delegate to ``minigrad.ops``; the maths lives there.
 """
@@ -56,7 +58,7 @@ class Tensor:
         array([[ 2., -4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_fn", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_fn", "_version", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -66,12 +68,13 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._fn = None
+        self._version = 0
 
     @classmethod
     def _from_op(cls, data, fn):
         """Wrap an op's output without re-validating it (the op produced a float array)."""
         t = cls.__new__(cls)
-        t.data, t.grad, t._fn = data, None, fn
+        t.data, t.grad, t._fn, t._version = data, None, fn, 0
         t.requires_grad = fn is not None
         return t
 
@@ -111,13 +114,22 @@ class Tensor:
         return f"tensor({body}, dtype={self.dtype}{grad})"
 
     # ---- autograd ------------------------------------------------------------------
-    def backward(self, grad=None):
+    def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires it.
 
         Args:
             grad: the upstream gradient d(loss)/d(self), shaped like ``self``. May be
                 omitted when ``self`` has exactly one element (it is then 1).
+            retain_graph: keep the graph's saved state for another backward. By default
+                it is freed as the pass goes, and a second backward through the graph
+                raises RuntimeError (it would add every gradient in again).
+
+        Raises RuntimeError, before any gradient changes, if the graph was freed or if
+        an array it saved was modified in place since the forward (``minigrad.autograd``).
         """
+        if not isinstance(retain_graph, (bool, np.bool_)):
+            raise TypeError(f"backward(): retain_graph must be True or False, "
+                            f"got {retain_graph!r}")
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
                                "(no input had requires_grad=True, or it was made under no_grad)")
@@ -130,7 +142,7 @@ class Tensor:
             grad = _to_float_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad shape {grad.shape} != tensor shape {self.shape}")
-        run_backward(self, grad)
+        run_backward(self, grad, retain_graph=bool(retain_graph))
 
     def detach(self):
         """A new leaf tensor sharing this data, cut off from the graph."""

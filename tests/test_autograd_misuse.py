@@ -1,14 +1,19 @@
 """Misuse of the autograd engine is refused clearly, and correct programs compute as before.
 
 Each section is one item of the issue "misuse: refuse clearly, compute nothing wrong":
-grad mode per thread.
+grad mode per thread, in-place changes between a forward and its backward, a second
+backward through a freed graph. Where PyTorch is installed it is the oracle for the
+behaviour being matched.
 """
 import threading
+import weakref
 
 import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import nn
+from minigrad.optim import SGD
 
 
 def leaf(values, dtype=np.float64):
@@ -128,3 +133,166 @@ def test_no_grad_as_a_decorator_with_or_without_parentheses(decorate):
     assert not double(leaf([1.0])).requires_grad
     assert mg.is_grad_enabled()
     assert (double.__name__, double.__doc__) == ("double", "Twice t.")
+
+
+# ================================================================ in-place changes
+def test_a_direct_write_to_a_saved_leaf_before_backward_is_an_error():
+    """The reported case gave a.grad == 100, the value written after the forward."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    c = (a * b).sum()
+    b.data[...] = 100
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*input 1 of Mul"):
+        c.backward()
+    assert a.grad is None and b.grad is None  # refused before any gradient moved
+
+
+def test_writes_that_no_backward_follows_or_that_restore_the_values_are_fine():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    unused = (a * b).sum()  # a graph lying around while b is written
+    b.data[...] = [5.0, 6.0]
+    (a * b).sum().backward()  # a new graph sees the new values
+    np.testing.assert_array_equal(a.grad, [5.0, 6.0])
+    a.grad = None
+    kept = (a * b).sum()
+    b.data[0] += 1e-3  # finite differences: perturb, then restore
+    b.data[0] = 5.0
+    kept.backward()
+    np.testing.assert_array_equal(a.grad, [5.0, 6.0])
+    assert unused.requires_grad
+
+
+def test_rebinding_data_leaves_the_saved_values_and_the_gradient_alone():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    c = (a * b).sum()
+    b.data = np.array([100.0, 100.0])  # a new array: the forward's one is untouched
+    c.backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 4.0])
+
+
+def small_model(seed=0):
+    return nn.Sequential(nn.Linear(3, 4, rng=seed, dtype=np.float64), nn.ReLU(),
+                         nn.Linear(4, 2, rng=seed + 1, dtype=np.float64))
+
+
+def loss_of(model, seed=0):
+    x = np.random.default_rng(seed).normal(size=(5, 3))
+    return mg.cross_entropy(model(mg.tensor(x)), [0, 1, 1, 0, 1])
+
+
+def test_optimizer_step_between_forward_and_backward_is_an_error():
+    """Stepped weights with activations of the old ones: PyTorch raises, so do we."""
+    model = small_model()
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss_of(model).backward()
+    loss = loss_of(model, seed=1)
+    opt.step()                      # writes every weight: versions 0 -> 1
+    grads = [p.grad.copy() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*at version 1; "
+                                           r"expected version 0"):
+        loss.backward()
+    for p, g in zip(model.parameters(), grads):  # nothing accumulated
+        np.testing.assert_array_equal(p.grad, g)
+
+
+def test_pytorch_raises_for_the_same_step_before_backward():
+    torch = pytest.importorskip("torch")
+    layer1, layer2 = torch.nn.Linear(3, 4).double(), torch.nn.Linear(4, 2).double()
+    opt = torch.optim.SGD([*layer1.parameters(), *layer2.parameters()], lr=0.1)
+    x = torch.ones(5, 3, dtype=torch.float64)
+    layer2(layer1(x).relu()).sum().backward()
+    loss = layer2(layer1(x).relu()).sum()
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_stepping_while_an_unused_graph_is_alive_is_fine():
+    model = small_model()
+    opt = SGD(model.parameters(), lr=0.1)
+    loss_of(model).backward()
+    unused = loss_of(model, seed=1)  # e.g. kept for logging, never backwarded
+    opt.step()
+    fresh = loss_of(model, seed=1)
+    fresh.backward()
+    assert unused.requires_grad
+
+
+@pytest.mark.parametrize("write", ["max_norm", "load_state_dict"])
+def test_minigrads_other_in_place_writes_bump_the_version(write):
+    model = nn.Sequential(nn.Linear(3, 2, rng=0, dtype=np.float64))
+    weight = model[0].weight
+    loss = loss_of(model)
+    before = weight._version
+    if write == "max_norm":
+        nn.MaxNorm(0.01)(weight)
+    else:
+        model.load_state_dict(model.state_dict())
+    assert weight._version == before + 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_a_correct_training_loop_keeps_its_bit_identical_results():
+    """zero_grad, forward, backward, step: nothing here may raise or change a bit."""
+    def train(model):
+        opt = SGD(model.parameters(), lr=0.1, momentum=0.9, constraint=nn.MaxNorm(1.0))
+        for step in range(3):
+            opt.zero_grad()
+            loss_of(model, seed=step).backward()
+            opt.step()
+        return [p.data.copy() for p in model.parameters()]
+
+    for a, b in zip(train(small_model()), train(small_model())):
+        np.testing.assert_array_equal(a, b)
+
+
+# ================================================================ one backward per graph
+def test_a_second_backward_through_a_freed_graph_is_an_error_not_double_gradients():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"a second time.*retain_graph=True"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])  # not doubled
+
+
+def test_a_graph_that_shares_a_freed_part_is_refused_too():
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    h.sum().backward()
+    with pytest.raises(RuntimeError, match="a second time.*Exp"):
+        (h * 2).sum().backward()
+
+
+def test_retain_graph_allows_another_backward_as_in_pytorch():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 12.0])
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    ty = (tx * tx).sum()
+    ty.backward(retain_graph=True)
+    ty.backward(retain_graph=True)
+    ty.backward()
+    np.testing.assert_array_equal(tx.grad.numpy(), x.grad)
+    with pytest.raises(RuntimeError, match="a second time"):
+        ty.backward()
+
+
+def test_backward_frees_the_saved_state_at_once():
+    x = leaf(np.ones(1000))
+    hidden = x * 2.0
+    alive = weakref.ref(hidden)
+    loss = hidden.exp().sum()  # Exp keeps its input tensor alive through the graph
+    del hidden
+    assert alive() is not None
+    loss.backward()
+    assert alive() is None      # freed by the backward, while `loss` still exists
+
+
+def test_retain_graph_must_be_a_bool():
+    with pytest.raises(TypeError, match="retain_graph"):
+        (leaf([1.0]) * 2).sum().backward(retain_graph="yes")

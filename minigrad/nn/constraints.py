@@ -13,6 +13,7 @@ the axis directly.
 import math
 import numbers
 
+from ..autograd import bump_version
 from ..kernels import dispatch
 
 
@@ -38,11 +39,12 @@ class MaxNorm:
         self.c = float(c)
 
     def __call__(self, weight):
-        """Project ``weight`` (a Parameter) in place."""
+        """Project ``weight`` (a Parameter) in place, bumping its version (see autograd)."""
         if weight.ndim != 2:
             raise ValueError(f"MaxNorm applies to weight matrices (in, out); got shape "
                              f"{weight.shape}")
         dispatch.max_norm_columns_(weight.data, self.c)
+        bump_version(weight)
 
     def __repr__(self):
         return f"MaxNorm(c={self.c})"

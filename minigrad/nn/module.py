@@ -14,6 +14,7 @@ Assigning a ``Parameter`` or a ``Module`` to an attribute registers it, so
 """
 import numpy as np
 
+from ..autograd import bump_version
 from .parameter import Parameter
 
 
@@ -128,6 +129,7 @@ class Module:
             raise ValueError("load_state_dict: " + "; ".join(problems))
         for name in set(own) & set(state):
             own[name].data[...] = state[name]
+            bump_version(own[name])
         return missing, unexpected
 
     # ---- display ------------------------------------------------------------------------

@@ -10,33 +10,38 @@ class Exp(Function):
     """d(exp x)/dx = exp x (the saved output)."""
 
     def forward(self, x):
-        self.y = np.exp(x)
-        return self.y
+        y = np.exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return (grad * self.y,)
+        y, = self.saved_arrays
+        return (grad * y,)
 
 
 class Log(Function):
     """d(log x)/dx = 1/x."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.log(x)
 
     def backward(self, grad):
-        return (grad / self.x,)
+        x, = self.saved_arrays
+        return (grad / x,)
 
 
 class Tanh(Function):
     """d(tanh x)/dx = 1 - tanh(x)**2 (from the saved output)."""
 
     def forward(self, x):
-        self.y = np.tanh(x)
-        return self.y
+        y = np.tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return (grad * (1 - self.y * self.y),)
+        y, = self.saved_arrays
+        return (grad * (1 - y * y),)
 
 
 class Sigmoid(Function):
@@ -45,22 +50,26 @@ class Sigmoid(Function):
     def forward(self, x):
         # exp of a non-positive number never overflows: use e = exp(-|x|) on both sides.
         e = np.exp(-np.abs(x))
-        self.y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return self.y
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return (grad * self.y * (1 - self.y),)
+        y, = self.saved_arrays
+        return (grad * y * (1 - y),)
 
 
 class ReLU(Function):
     """d(relu x)/dx = 1 where the output is positive, else 0 (saves only the output)."""
 
     def forward(self, x):
-        self.y = dispatch.relu_forward(x)
-        return self.y
+        y = dispatch.relu_forward(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return (dispatch.relu_backward(grad, self.y),)
+        y, = self.saved_arrays
+        return (dispatch.relu_backward(grad, y),)
 
 
 def exp(x):

@@ -37,26 +37,28 @@ class Mul(Function):
     """d(a*b)/da = b, d(a*b)/db = a."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, grad):
+        a, b = self.saved_arrays
         need_a, need_b = self.needs_input_grad
-        return (unbroadcast(grad * self.b, self.a.shape) if need_a else None,
-                unbroadcast(grad * self.a, self.b.shape) if need_b else None)
+        return (unbroadcast(grad * b, a.shape) if need_a else None,
+                unbroadcast(grad * a, b.shape) if need_b else None)
 
 
 class Div(Function):
     """d(a/b)/da = 1/b, d(a/b)/db = -a/b**2."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a / b
 
     def backward(self, grad):
+        a, b = self.saved_arrays
         need_a, need_b = self.needs_input_grad
-        return (unbroadcast(grad / self.b, self.a.shape) if need_a else None,
-                unbroadcast(-grad * self.a / (self.b * self.b), self.b.shape) if need_b else None)
+        return (unbroadcast(grad / b, a.shape) if need_a else None,
+                unbroadcast(-grad * a / (b * b), b.shape) if need_b else None)
 
 
 class Neg(Function):
@@ -73,12 +75,14 @@ class Pow(Function):
     """d(x**n)/dx = n * x**(n-1), for a constant scalar exponent n."""
 
     def forward(self, x, exponent):
-        self.x, self.exponent = x, exponent
+        self.save_for_backward(x)
+        self.exponent = exponent
         return x ** exponent
 
     def backward(self, grad):
+        x, = self.saved_arrays
         n = self.exponent
-        return (grad * (n * self.x ** (n - 1)),)
+        return (grad * (n * x ** (n - 1)),)
 
 
 def add(a, b):

@@ -27,24 +27,26 @@ class FusedLinear(Function):
     """y = [dropout](relu?(x @ W + b)); dz = where(y > 0, s dy, 0) (or dy without ReLU)."""
 
     def forward(self, x, w, b=None, *, relu, p, seed, inverted):
-        self.x, self.w, self.relu, self.p, self.inverted = x, w, relu, p, inverted
+        self.relu, self.p, self.inverted = relu, p, inverted
         self.has_bias = b is not None
-        self.y = dispatch.linear_forward(x, w, b, relu=relu, p=p, seed=seed, inverted=inverted)
-        return self.y
+        y = dispatch.linear_forward(x, w, b, relu=relu, p=p, seed=seed, inverted=inverted)
+        self.save_for_backward(x, w, y)
+        return y
 
     def backward(self, grad):
+        x, w, y = self.saved_arrays
         need_x, need_w = self.needs_input_grad[:2]
         need_b = self.has_bias and self.needs_input_grad[2]
         if self.relu:
-            dz, _ = dispatch.relu_dropout_backward(grad, self.y, self.p, self.inverted,
+            dz, _ = dispatch.relu_dropout_backward(grad, y, self.p, self.inverted,
                                                    bias_grad=False)
         else:
             dz = grad
         # numpy's own reduction, as the unfused bias add's backward uses: for a single
         # column numpy sums pairwise, not row by row, and the two paths must agree bitwise.
         db = dz.sum(axis=0) if need_b else None
-        dx = dispatch.matmul(dz, self.w, trans_b=True) if need_x else None
-        dw = dispatch.matmul(self.x, dz, trans_a=True) if need_w else None
+        dx = dispatch.matmul(dz, w, trans_b=True) if need_x else None
+        dw = dispatch.matmul(x, dz, trans_a=True) if need_w else None
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
 

@@ -8,13 +8,14 @@ class MatMul(Function):
     """For C = A @ B: dA = dC @ B.T and dB = A.T @ dC (no transpose is materialised)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return dispatch.matmul(a, b)
 
     def backward(self, grad):
+        a, b = self.saved_arrays
         need_a, need_b = self.needs_input_grad
-        return (dispatch.matmul(grad, self.b, trans_b=True) if need_a else None,
-                dispatch.matmul(self.a, grad, trans_a=True) if need_b else None)
+        return (dispatch.matmul(grad, b, trans_b=True) if need_a else None,
+                dispatch.matmul(a, grad, trans_a=True) if need_b else None)
 
 
 def matmul(a, b):

@@ -16,11 +16,12 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        self.y = np.exp(stable_log_softmax(x, axis))
-        return self.y
+        y = np.exp(stable_log_softmax(x, axis))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        y = self.y
+        y, = self.saved_arrays
         return (y * (grad - (grad * y).sum(axis=self.axis, keepdims=True)),)
 
 
@@ -29,11 +30,13 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        self.y = stable_log_softmax(x, axis)
-        return self.y
+        y = stable_log_softmax(x, axis)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return (grad - np.exp(self.y) * grad.sum(axis=self.axis, keepdims=True),)
+        y, = self.saved_arrays
+        return (grad - np.exp(y) * grad.sum(axis=self.axis, keepdims=True),)
 
 
 def _check_axis(x, axis):

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd import bump_version
 from ..kernels import dispatch
 from ..tensor import Tensor
 
@@ -32,6 +33,10 @@ class SGD:
     given, ``constraint`` to every 2-D parameter (weight matrices; biases never).
     This is PyTorch's formulation (the learning rate multiplies the whole velocity),
     so ``lr`` and ``momentum`` can be changed between steps by a schedule.
+
+    Every write bumps the parameter's version, so a backward through a graph built
+    before the step raises instead of mixing old activations with new weights
+    (``minigrad.autograd``): call ``loss.backward()`` before ``step()``.
 
     Args:
         params: iterable of Parameters (e.g. ``model.parameters()``).
@@ -103,6 +108,7 @@ class SGD:
                 self.velocity[i] = np.zeros_like(p.data)
             dispatch.sgd_update_(p.data, p.grad, self.velocity[i], self.lr, self.momentum,
                                  self.weight_decay, self.nesterov)
+            bump_version(p)
             if p.constraint is not None:
                 p.constraint(p)
             if self.constraint is not None and p.ndim == 2:
