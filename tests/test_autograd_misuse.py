@@ -2,8 +2,8 @@
 
 Each section is one item of the issue "misuse: refuse clearly, compute nothing wrong":
 grad mode per thread, in-place changes between a forward and its backward, a second
-backward through a freed graph. Where PyTorch is installed it is the oracle for the
-behaviour being matched.
+backward through a freed graph, assignments that would unregister a Parameter. Where
+PyTorch is installed it is the oracle for the behaviour being matched.
 """
 import threading
 import weakref
@@ -296,3 +296,43 @@ def test_backward_frees_the_saved_state_at_once():
 def test_retain_graph_must_be_a_bool():
     with pytest.raises(TypeError, match="retain_graph"):
         (leaf([1.0]) * 2).sum().backward(retain_graph="yes")
+
+
+# ================================================================ Module attributes
+def test_assigning_a_plain_array_or_tensor_to_a_parameter_is_refused():
+    """It silently dropped the weight from parameters() and state_dict()."""
+    layer = nn.Linear(3, 2, rng=0)
+    params, keys = layer.parameters(), list(layer.state_dict())
+    for value in (layer.weight.data * 2, layer.weight * 2, 3):
+        with pytest.raises(TypeError, match=r"cannot assign '.*' as parameter 'weight' "
+                                            r"\(minigrad.nn.Parameter or None expected\)"):
+            layer.weight = value
+    assert layer.parameters() == params and list(layer.state_dict()) == keys
+
+
+def test_assigning_a_non_module_to_a_child_module_is_refused():
+    model = nn.Sequential(nn.Linear(3, 2, rng=0), nn.ReLU())
+    with pytest.raises(TypeError, match=r"cannot assign 'numpy.ndarray' as child module '1' "
+                                        r"\(minigrad.nn.Module or None expected\)"):
+        setattr(model, "1", np.zeros(3))
+    assert isinstance(model[1], nn.ReLU)
+
+
+def test_none_empties_a_registered_name_and_keeps_guarding_it():
+    layer = nn.Linear(3, 2, rng=0)
+    layer.bias = None
+    assert [n for n, _ in layer.named_parameters()] == ["weight"]
+    with pytest.raises(TypeError, match="as parameter 'bias'"):
+        layer.bias = np.zeros(2, np.float32)
+    layer.bias = nn.Parameter(np.zeros(2, np.float32))
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+
+
+def test_the_messages_match_pytorchs():
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(2, 2)
+    with pytest.raises(TypeError) as theirs:
+        layer.weight = np.zeros(2)
+    with pytest.raises(TypeError) as ours:
+        nn.Linear(2, 2).weight = np.zeros(2)
+    assert str(theirs.value).replace("torch.nn.", "minigrad.nn.") in str(ours.value)

@@ -18,6 +18,14 @@ from ..autograd import bump_version
 from .parameter import Parameter
 
 
+def _type_name(value):
+    """``numpy.ndarray``, ``minigrad.tensor.Tensor``, ``int``: what an assignment got."""
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 class Module:
     """Base class: registers sub-modules and parameters, switches train/eval mode."""
 
@@ -27,15 +35,34 @@ class Module:
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
+        """Register Parameters and Modules; refuse to replace one by anything else but None.
+
+        ``layer.weight = layer.weight.data * 2`` would otherwise leave an unregistered
+        array behind: missing from ``parameters()`` and ``state_dict()``, while the
+        optimizer kept updating the old Parameter. As in PyTorch, a registered name
+        takes a Parameter (or Module) or None; None keeps the name registered, empty.
+        """
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  "before assigning attributes")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        params, modules = self._parameters, self._modules
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            modules.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {_type_name(value)!r} as parameter {name!r} "
+                                "(minigrad.nn.Parameter or None expected); to change its "
+                                f"values write them in place ({name}.data[...] = new) or "
+                                "assign nn.Parameter(new)")
+            params[name] = None
         elif isinstance(value, Module):
-            self._modules[name] = value
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {_type_name(value)!r} as child module "
+                                f"{name!r} (minigrad.nn.Module or None expected)")
+            modules[name] = None
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -61,7 +88,7 @@ class Module:
             seen.add(id(module))
             yield name, module
             children = [(f"{name}.{child}" if name else child, m)
-                        for child, m in module._modules.items()]
+                        for child, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
 
     def modules(self):
@@ -73,7 +100,7 @@ class Module:
         seen = set()
         for module_name, module in self.named_modules():
             for name, param in module._parameters.items():
-                if id(param) in seen:
+                if param is None or id(param) in seen:
                     continue
                 seen.add(id(param))
                 yield (f"{module_name}.{name}" if module_name else name), param
