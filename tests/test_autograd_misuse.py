@@ -2,9 +2,11 @@
 
 Each section is one item of the issue "misuse: refuse clearly, compute nothing wrong":
 grad mode per thread, in-place changes between a forward and its backward, a second
-backward through a freed graph, assignments that would unregister a Parameter. Where
-PyTorch is installed it is the oracle for the behaviour being matched.
+backward through a freed graph, assignments that would unregister a Parameter, SGD's
+parameter lists, steps and state. Where PyTorch is installed it is the oracle for the
+behaviour being matched.
 """
+import re
 import threading
 import weakref
 
@@ -336,3 +338,106 @@ def test_the_messages_match_pytorchs():
     with pytest.raises(TypeError) as ours:
         nn.Linear(2, 2).weight = np.zeros(2)
     assert str(theirs.value).replace("torch.nn.", "minigrad.nn.") in str(ours.value)
+
+
+# ================================================================ SGD
+@pytest.mark.parametrize("params, words", [
+    ([mg.tensor([1.0], requires_grad=True)], [r"params\[0\] is a Tensor", "Parameter"]),
+    ([nn.Parameter(np.ones(2)), mg.tensor([1.0])], [r"params\[1\] is a Tensor"]),
+    (nn.Parameter(np.ones(2)), ["single Parameter", r"\[p\]"]),
+    ({nn.Parameter(np.ones(2))}, ["not a set"]),
+], ids=["plain-tensor", "plain-tensor-second", "single-parameter", "set"])
+def test_sgd_refuses_what_step_could_not_update_at_construction(params, words):
+    with pytest.raises(TypeError) as info:
+        SGD(params, lr=0.1)
+    for word in words:
+        assert re.search(word, str(info.value)), (word, str(info.value))
+
+
+@pytest.mark.parametrize("bad_grad, exc, words", [
+    (np.ones(3), ValueError, [r"params\[1\].grad has shape \(3,\)"]),
+    (np.ones((2, 2), np.float32), TypeError, [r"params\[1\].grad has dtype float32"]),
+    ([[1.0, 1.0], [1.0, 1.0]], TypeError, [r"params\[1\].grad must be a numpy array"]),
+], ids=["shape", "dtype", "list"])
+def test_a_bad_gradient_fails_the_step_before_any_parameter_changes(bad_grad, exc, words):
+    first, second = nn.Parameter(np.ones(4)), nn.Parameter(np.ones((2, 2)))
+    opt = SGD([first, second], lr=0.5, momentum=0.9)
+    first.grad, second.grad = np.ones(4), bad_grad
+    with pytest.raises(exc, match=words[0]):
+        opt.step()
+    np.testing.assert_array_equal(first.data, np.ones(4))  # was updated before the error
+    assert first._version == 0 and opt.velocity == [None, None]
+
+
+def test_a_constraint_that_cannot_apply_is_refused_where_it_is_attached():
+    with pytest.raises(ValueError, match="MaxNorm applies to weight matrices"):
+        nn.Parameter(np.ones(3), constraint=nn.MaxNorm(1.0))
+    p = nn.Parameter(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="MaxNorm applies to weight matrices"):
+        nn.Parameter(np.ones(3)).constraint = nn.MaxNorm(1.0)
+    with pytest.raises(TypeError, match="constraint must be callable"):
+        p.constraint = 3.0
+    assert p.constraint is None
+
+
+def sgd_with_state():
+    params = [nn.Parameter(np.ones((2, 3))), nn.Parameter(np.ones(3, np.float32))]
+    opt = SGD(params, lr=0.1, momentum=0.5, weight_decay=1e-4)
+    for p in params:
+        p.grad = np.full_like(p.data, 0.5)
+    opt.step()
+    return opt
+
+
+def assert_same_state(opt, state):
+    now = opt.state_dict()
+    assert set(now) == set(state)
+    for key in state:
+        np.testing.assert_array_equal(now[key], state[key], err_msg=key)
+
+
+BAD_STATES = {
+    "lr-0": ({"lr": np.float64(0.0)}, ValueError, "lr must be > 0"),
+    "lr-nan": ({"lr": np.float64("nan")}, ValueError, "lr"),
+    "lr-negative": ({"lr": -1.0}, ValueError, "lr must be >= 0"),
+    "lr-vector": ({"lr": np.array([0.1, 0.2])}, ValueError, "lr must be a scalar"),
+    "lr-str": ({"lr": "0.1"}, TypeError, "lr must be a real number"),
+    "momentum-1": ({"momentum": np.float64(1.0)}, ValueError, "momentum must be < 1"),
+    "momentum-inf": ({"momentum": np.inf}, ValueError, "momentum"),
+    "weight-decay-negative": ({"weight_decay": -1e-3}, ValueError, "weight_decay"),
+    "weight-decay-inf": ({"weight_decay": np.inf}, ValueError, "weight_decay"),
+    "nesterov-without-momentum": ({"nesterov": np.bool_(True), "momentum": 0.0}, ValueError,
+                                  "Nesterov momentum requires a momentum"),
+    "nesterov-str": ({"nesterov": "yes"}, TypeError, "nesterov must be True or False"),
+    "velocity-shape": ({"velocity.0": np.zeros(6)}, ValueError, r"velocity.0 of shape \(6,\)"),
+    "velocity-dtype": ({"velocity.1": np.zeros(3)}, TypeError, "velocity.1 of dtype float64"),
+    "velocity-nan": ({"velocity.0": np.full((2, 3), np.nan)}, ValueError,
+                     "velocity.0 hold NaN or infinity"),
+    "velocity-list": ({"velocity.0": [[0.0] * 3] * 2}, TypeError, "must be a numpy array"),
+    "velocity-index": ({"velocity.2": np.zeros(3)}, ValueError,
+                       r"unexpected keys \['velocity.2'\]"),
+    "unknown-key": ({"dampening": 0.0}, ValueError, r"unexpected keys \['dampening'\]"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_STATES)
+def test_a_refused_sgd_state_leaves_the_optimizer_exactly_as_before(case):
+    """The hyperparameters were assigned one by one, so a bad velocity (or nesterov)
+    left lr, momentum and weight decay of the new state in a half-loaded optimizer."""
+    changes, exc, words = BAD_STATES[case]
+    source = sgd_with_state()
+    source.lr, source.momentum, source.weight_decay = 0.7, 0.25, 0.5
+    state = {**source.state_dict(), **changes}
+    opt = sgd_with_state()
+    before = opt.state_dict()
+    with pytest.raises(exc, match=words):
+        opt.load_state_dict(state)
+    assert_same_state(opt, before)
+
+
+def test_a_missing_hyperparameter_is_named():
+    opt = sgd_with_state()
+    state = opt.state_dict()
+    del state["weight_decay"]
+    with pytest.raises(ValueError, match=r"missing keys \['weight_decay'\]"):
+        opt.load_state_dict(state)

@@ -655,7 +655,11 @@ def test_sgd_hyperparameters(kwargs, exc, words):
     ([np.ones(3)], TypeError, [r"params\[0\]", "ndarray", "Parameter"]),
     ([nn.Parameter(np.ones(2)), None], TypeError, [r"params\[1\]", "NoneType"]),
     (3, TypeError, ["int"]),
-], ids=["empty", "None", "ndarray", "None-entry", "int"])
+    ([mg.tensor([1.0], requires_grad=True)], TypeError, [r"params\[0\]", "Tensor", "Parameter"]),
+    (nn.Parameter(np.ones(2)), TypeError, ["single Parameter"]),
+    ({nn.Parameter(np.ones(2))}, TypeError, ["not a set"]),
+], ids=["empty", "None", "ndarray", "None-entry", "int", "plain-tensor", "single-parameter",
+        "set"])
 def test_sgd_parameter_lists(params, exc, words):
     expect_error(exc, *words)(lambda: SGD(params, lr=0.1))
 

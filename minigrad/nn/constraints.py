@@ -38,11 +38,15 @@ class MaxNorm:
             raise ValueError(f"MaxNorm: c must be a positive finite number, got {c}")
         self.c = float(c)
 
-    def __call__(self, weight):
-        """Project ``weight`` (a Parameter) in place, bumping its version (see autograd)."""
+    def check(self, weight):
+        """Refuse a tensor that is not a weight matrix (Parameter runs it when attached)."""
         if weight.ndim != 2:
             raise ValueError(f"MaxNorm applies to weight matrices (in, out); got shape "
                              f"{weight.shape}")
+
+    def __call__(self, weight):
+        """Project ``weight`` (a Parameter) in place, bumping its version (see autograd)."""
+        self.check(weight)
         dispatch.max_norm_columns_(weight.data, self.c)
         bump_version(weight)
 

@@ -1,12 +1,16 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
 import math
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..autograd import bump_version
 from ..kernels import dispatch
+from ..nn.parameter import Parameter
 from ..tensor import Tensor
+
+HYPERPARAMETERS = ("lr", "momentum", "weight_decay", "nesterov")
 
 
 def _check_nonnegative(name, value):
@@ -19,6 +23,63 @@ def _check_nonnegative(name, value):
     if not (number >= 0 and math.isfinite(number)):  # also rejects NaN
         raise ValueError(f"SGD: {name} must be >= 0 and finite, got {value}")
     return number
+
+
+def _check_lr(value):
+    value = _check_nonnegative("lr", value)
+    if value == 0:
+        raise ValueError("SGD: lr must be > 0")
+    return value
+
+
+def _check_momentum(value):
+    value = _check_nonnegative("momentum", value)
+    if value >= 1:
+        raise ValueError(f"SGD: momentum must be < 1, got {value}")
+    return value
+
+
+def _check_nesterov(nesterov, momentum):
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"SGD: nesterov must be True or False, got {nesterov!r}")
+    if nesterov and momentum == 0:
+        raise ValueError("SGD: nesterov momentum needs momentum > 0 (Nesterov momentum "
+                         "requires a momentum), got momentum 0")
+    return bool(nesterov)
+
+
+def _check_params(params):
+    """The parameter list, refusing what ``step`` could not update (before any step)."""
+    if isinstance(params, Tensor):
+        raise TypeError(f"SGD: params must be an iterable of Parameters, got a single "
+                        f"{type(params).__name__}; pass [p] or model.parameters()")
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("SGD: params must be an ordered iterable (a list, or "
+                        "model.parameters()), not a set: the order names the momentum "
+                        "buffers in state_dict()")
+    params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"SGD: params[{i}] is a {type(p).__name__}, not a Parameter "
+                            "(pass model.parameters(), or wrap a tensor: nn.Parameter(t))")
+    if not params:
+        raise ValueError("SGD: optimizer got an empty parameter list")
+    if len({id(p) for p in params}) != len(params):
+        raise ValueError("SGD: a parameter appears more than once")
+    return params
+
+
+def _scalar(state, key):
+    """``state[key]`` as a Python scalar: a number, a numpy scalar or a 0-d array."""
+    value = state[key]
+    if isinstance(value, np.ndarray):
+        if value.shape != ():
+            raise ValueError(f"SGD.load_state_dict: {key} must be a scalar, got an array "
+                             f"of shape {value.shape}")
+        value = value.item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    return value
 
 
 class SGD:
@@ -39,32 +100,31 @@ class SGD:
     (``minigrad.autograd``): call ``loss.backward()`` before ``step()``.
 
     Args:
-        params: iterable of Parameters (e.g. ``model.parameters()``).
+        params: an ordered iterable of Parameters (e.g. ``model.parameters()``), each
+            once; not a single Parameter, not a set.
         lr: learning rate (> 0).
         momentum: in [0, 1).
         nesterov: use Nesterov momentum (needs momentum > 0).
         weight_decay: L2 penalty coefficient (>= 0).
         constraint: optional callable (e.g. ``MaxNorm(3.0)``) applied to every 2-D
             parameter after each step.
+
+    Example::
+
+        >>> layer = minigrad.nn.Linear(3, 2, rng=0)
+        >>> opt = SGD(layer.parameters(), lr=0.1, momentum=0.9)
+        >>> minigrad.mse_loss(layer(minigrad.tensor(np.ones((4, 3)))), np.zeros((4, 2),
+        ...                   dtype=np.float32)).backward()
+        >>> opt.step()
     """
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
                  constraint=None):
-        self.params = list(params)
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"SGD: params[{i}] is a {type(p).__name__}, not a Parameter "
-                                "(pass model.parameters())")
-        if not self.params:
-            raise ValueError("SGD: got an empty parameter list")
-        if len({id(p) for p in self.params}) != len(self.params):
-            raise ValueError("SGD: a parameter appears more than once")
+        self.params = _check_params(params)
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
-        if nesterov and self.momentum == 0:
-            raise ValueError("SGD: nesterov momentum needs momentum > 0")
-        self.nesterov = bool(nesterov)
+        self.nesterov = _check_nesterov(nesterov, self.momentum)
         self.constraint = constraint
         self.velocity = [None] * len(self.params)
 
@@ -74,10 +134,7 @@ class SGD:
 
     @lr.setter
     def lr(self, value):
-        value = _check_nonnegative("lr", value)
-        if value == 0:
-            raise ValueError("SGD: lr must be > 0")
-        self._lr = value
+        self._lr = _check_lr(value)
 
     @property
     def momentum(self):
@@ -85,10 +142,7 @@ class SGD:
 
     @momentum.setter
     def momentum(self, value):
-        value = _check_nonnegative("momentum", value)
-        if value >= 1:
-            raise ValueError(f"SGD: momentum must be < 1, got {value}")
-        self._momentum = value
+        self._momentum = _check_momentum(value)
 
     def zero_grad(self):
         """Clear every parameter's gradient."""
@@ -98,9 +152,16 @@ class SGD:
     def step(self):
         """Update every parameter that has a gradient, then apply the constraints.
 
+        Every gradient is checked (a float array of its parameter's shape and dtype)
+        before any parameter changes, so a bad one leaves all of them as they were.
         The update itself is one fused kernel pass per parameter
         (``minigrad.kernels.dispatch.sgd_update_``).
         """
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is not None and not (isinstance(g, np.ndarray) and g.shape == p.data.shape
+                                      and g.dtype == p.data.dtype):
+                self._refuse_grad(i, p)
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -109,10 +170,21 @@ class SGD:
             dispatch.sgd_update_(p.data, p.grad, self.velocity[i], self.lr, self.momentum,
                                  self.weight_decay, self.nesterov)
             bump_version(p)
-            if p.constraint is not None:
-                p.constraint(p)
+            constraint = p.constraint
+            if constraint is not None:
+                constraint(p)
             if self.constraint is not None and p.ndim == 2:
                 self.constraint(p)
+
+    @staticmethod
+    def _refuse_grad(i, p):
+        """Raise the error that says what is wrong with ``p.grad`` (it does not fit ``p``)."""
+        name = f"SGD.step: params[{i}].grad"
+        dispatch.check_float_array(name, p.grad)
+        if p.grad.dtype != p.dtype:
+            raise TypeError(f"{name} has dtype {p.grad.dtype}, the parameter {p.dtype}")
+        if p.grad.shape != p.shape:
+            raise ValueError(f"{name} has shape {p.grad.shape}, the parameter {p.shape}")
 
     def state_dict(self):
         """Hyperparameters and momentum buffers (numpy arrays), for checkpoints."""
@@ -125,18 +197,49 @@ class SGD:
         return state
 
     def load_state_dict(self, state):
-        """Restore what ``state_dict`` saved (the parameter list must be the same)."""
-        self.lr = float(state["lr"])
-        self.momentum = float(state["momentum"])
-        self.weight_decay = _check_nonnegative("weight_decay", float(state["weight_decay"]))
-        self.nesterov = bool(state["nesterov"])
+        """Restore what ``state_dict`` saved (the parameter list must be the same).
+
+        Everything is checked before anything is assigned, so a state that is refused
+        leaves the optimizer exactly as it was: the four hyperparameters must be there
+        and valid together (as the constructor checks them), and every other key must
+        be ``velocity.<i>`` for a parameter ``i``, holding a finite array of that
+        parameter's shape and dtype.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"SGD.load_state_dict: state must be a dict (from state_dict()), "
+                            f"got {type(state).__name__}")
+        missing = [key for key in HYPERPARAMETERS if key not in state]
+        velocity_keys = {f"velocity.{i}": i for i in range(len(self.params))}
+        unexpected = sorted(k for k in state if k not in HYPERPARAMETERS
+                            and k not in velocity_keys)
+        if missing or unexpected:
+            raise ValueError(f"SGD.load_state_dict: missing keys {missing}, unexpected keys "
+                             f"{unexpected} (velocity.<i> for i < {len(self.params)})")
+        lr = _check_lr(_scalar(state, "lr"))
+        momentum = _check_momentum(_scalar(state, "momentum"))
+        weight_decay = _check_nonnegative("weight_decay", _scalar(state, "weight_decay"))
+        nesterov = _check_nesterov(_scalar(state, "nesterov"), momentum)
         velocity = [None] * len(self.params)
-        for key, value in state.items():
-            if not key.startswith("velocity."):
-                continue
-            i = int(key.split(".", 1)[1])
-            if not 0 <= i < len(self.params) or value.shape != self.params[i].shape:
-                raise ValueError(f"SGD.load_state_dict: {key} of shape {value.shape} does not "
-                                 "match the optimizer's parameters")
-            velocity[i] = np.array(value, dtype=self.params[i].dtype)
+        for key, i in velocity_keys.items():
+            if key in state:
+                velocity[i] = self._checked_velocity(key, state[key], self.params[i])
+        bad = [key for key, i in velocity_keys.items()
+               if velocity[i] is not None and not np.isfinite(velocity[i]).all()]
+        if bad:
+            raise ValueError(f"SGD.load_state_dict: {', '.join(bad)} hold NaN or infinity")
+        self._lr, self._momentum, self.weight_decay, self.nesterov = (lr, momentum,
+                                                                     weight_decay, nesterov)
         self.velocity = velocity
+
+    @staticmethod
+    def _checked_velocity(key, value, param):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"SGD.load_state_dict: {key} must be a numpy array, got "
+                            f"{type(value).__name__}")
+        if value.shape != param.shape:
+            raise ValueError(f"SGD.load_state_dict: {key} of shape {value.shape} does not "
+                             f"match its parameter's shape {param.shape}")
+        if value.dtype != param.dtype:
+            raise TypeError(f"SGD.load_state_dict: {key} of dtype {value.dtype} does not "
+                            f"match its parameter's dtype {param.dtype}")
+        return np.array(value, order="C")
