@@ -17,8 +17,38 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 DEFAULT_DTYPE = np.dtype(np.float32)
 
 
+def _exact_floats(array, dtype):
+    """``array`` (integers or bools) as ``dtype``, refusing an integer it cannot hold exactly.
+
+    float32 holds every integer up to 2**24 = 16777216 exactly, float64 every one up to
+    2**53; beyond that some round (16777217 would become the float32 16777216).
+    """
+    converted = array.astype(dtype)
+    if array.dtype.kind == "b":
+        return converted
+    info = np.iinfo(array.dtype)
+    if max(-info.min, info.max) <= 2 ** (np.finfo(dtype).nmant + 1):  # all exact
+        return converted
+    # Compare in the integer type. The type's maximum 2**k - 1 has no exact float here,
+    # so a float at or above it is inexact, and masked out before it overflows back.
+    fits = converted < float(info.max)
+    exact = fits & (np.where(fits, converted, 0).astype(array.dtype) == array)
+    if not exact.all():
+        index = np.unravel_index(np.argmin(exact), array.shape)
+        value = array[index]
+        advice = ("pass dtype=np.float64, which holds every integer up to 2**53 exactly"
+                  if dtype == np.float32 and abs(int(value)) <= 2**53
+                  else "round the data to floats yourself if that is intended")
+        raise ValueError(f"the integer {value} has no exact {dtype} value (it would become "
+                         f"{converted[index]:.0f}); {advice}")
+    return converted
+
+
 def _to_float_array(data, dtype):
-    """Convert user data to a float32/float64 array, refusing silent lossy conversions."""
+    """Convert user data to a float32/float64 array, refusing silent lossy conversions.
+
+    Floats round to the nearest float32 as floats do; integers must convert exactly.
+    """
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in FLOAT_DTYPES:
@@ -32,12 +62,17 @@ def _to_float_array(data, dtype):
                     f"cannot make a tensor from an array of dtype {data.dtype}: minigrad "
                     "computes in float32 or float64; pass dtype=np.float32 to convert")
             return data
-        return data.astype(dtype, copy=False)
-    array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} "
-                        f"(numpy sees dtype {array.dtype})")
-    return array.astype(dtype or DEFAULT_DTYPE, copy=False)
+    else:
+        array = np.asarray(data)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} "
+                            f"(numpy sees dtype {array.dtype})")
+        data = array
+    if dtype is None:
+        dtype = DEFAULT_DTYPE
+    if data.dtype.kind in "biu":
+        return _exact_floats(data, dtype)
+    return data.astype(dtype, copy=False)
 
 
 class Tensor:
@@ -46,7 +81,9 @@ class Tensor:
     Args:
         data: array-like. numpy float32/float64 arrays keep their dtype (and are not
             copied); Python numbers and lists become float32 unless ``dtype`` says
-            otherwise; numpy arrays of other dtypes need an explicit ``dtype``.
+            otherwise; numpy arrays of other dtypes need an explicit ``dtype``. Integers
+            must convert exactly: ``tensor([16777217])`` (2**24 + 1, which float32
+            cannot hold) is a ValueError; ``dtype=np.float64`` holds it.
         requires_grad: track ops on this tensor so ``backward`` fills ``.grad``.
         dtype: np.float32 or np.float64.
 
@@ -97,6 +134,14 @@ class Tensor:
 
     def __len__(self):
         return len(self.data)
+
+    def __bool__(self):
+        """The truth value of a one-element tensor; any other size is ambiguous (as numpy)."""
+        if self.data.size != 1:
+            which = "no elements" if self.data.size == 0 else "more than one element"
+            raise ValueError(f"The truth value of a Tensor with {which} is ambiguous "
+                             f"(shape {self.shape}); use t.data.any() or t.data.all()")
+        return bool(self.data)
 
     def numpy(self):
         """The underlying numpy array (shared, not copied)."""

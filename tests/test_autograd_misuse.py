@@ -3,8 +3,9 @@
 Each section is one item of the issue "misuse: refuse clearly, compute nothing wrong":
 grad mode per thread, in-place changes between a forward and its backward, a second
 backward through a freed graph, assignments that would unregister a Parameter, SGD's
-parameter lists, steps and state. Where PyTorch is installed it is the oracle for the
-behaviour being matched.
+parameter lists, steps and state, and the small ones (``x ** 0`` at 0, float shape and
+axis arguments, ``bool(tensor)``, integers float32 cannot hold). Where PyTorch is
+installed it is the oracle for the behaviour being matched.
 """
 import re
 import threading
@@ -441,3 +442,63 @@ def test_a_missing_hyperparameter_is_named():
     del state["weight_decay"]
     with pytest.raises(ValueError, match=r"missing keys \['weight_decay'\]"):
         opt.load_state_dict(state)
+
+
+# ================================================================ pow, truth values, arguments
+EXPONENTS = [0, 1, 2, 3, -1, -2, 0.5, 1.5, 2.5, -0.5, 1 / 3]
+POINTS = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("n", EXPONENTS)
+def test_pow_gradient_matches_torch_pow_everywhere_including_zero(n):
+    torch = pytest.importorskip("torch")
+    x = leaf(POINTS)
+    with np.errstate(all="ignore"):
+        (x ** n).sum().backward()
+    tx = torch.tensor(POINTS, requires_grad=True)
+    (tx ** n).sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-14, equal_nan=True)
+
+
+def test_pow_gradient_at_zero_by_hand():
+    """d(x**0)/dx = 0 (x**0 is the constant 1), d(x**1)/dx = 1, d(x**2)/dx = 2x = 0."""
+    for n, expected in [(0, 0.0), (1, 1.0), (2, 0.0), (3, 0.0)]:
+        x = leaf([0.0])
+        with np.errstate(all="ignore"):
+            (x ** n).backward()
+        assert x.grad[0] == expected, n
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, -1, -2])
+def test_pow_with_integer_exponents_agrees_with_finite_differences_through_zero(n):
+    """Integer exponents are smooth on (-inf, 0) and, for n >= 0, at 0 itself."""
+    values = [-1.5, -0.5, 0.0, 0.5, 2.0] if n >= 0 else [-1.5, -0.5, 0.5, 2.0]
+    assert mg.gradcheck(lambda t: t ** n, leaf(values))
+
+
+def test_truth_value_of_a_tensor_is_its_one_elements_as_numpy():
+    assert bool(mg.tensor([0.0])) is False and bool(mg.tensor([[2.0]])) is True
+    assert bool(mg.tensor(0.5)) is True and bool(mg.tensor(-0.0)) is False
+    with pytest.raises(ValueError, match="more than one element is ambiguous"):
+        bool(mg.tensor([1.0, 1.0]))
+    with pytest.raises(ValueError, match="no elements is ambiguous"):
+        bool(mg.tensor(np.zeros((0, 3))))
+    with pytest.raises(ValueError, match="ambiguous"):
+        if mg.tensor([0.0, 0.0]):
+            pass
+
+
+def test_integers_that_float32_cannot_hold_are_refused_not_rounded():
+    with pytest.raises(ValueError, match="16777217 has no exact float32 value.*dtype=np.float64"):
+        mg.tensor([16777217])
+    assert mg.tensor([16777217], dtype=np.float64).data[0] == 16777217
+    assert mg.tensor([16777216, -16777216, 2**40]).data.tolist() == [16777216, -16777216, 2**40]
+    with pytest.raises(ValueError, match="9007199254740993 has no exact float64 value"):
+        mg.tensor(np.array([2**53 + 1]), dtype=np.float64)
+    with pytest.raises(ValueError, match="2147483647 has no exact float32"):
+        mg.tensor(np.array([2**31 - 1], np.int32), dtype=np.float32)
+    with pytest.raises(ValueError, match="18446744073709551615"):
+        mg.tensor(np.array([2**64 - 1], np.uint64), dtype=np.float64)
+    np.testing.assert_array_equal(mg.tensor(np.arange(-5, 5), dtype=np.float32).data,
+                                  np.arange(-5, 5))
+    assert mg.tensor([True, False]).data.tolist() == [1.0, 0.0]

@@ -69,6 +69,17 @@ def test_tensor_from_python_values_of_wrong_type(value, words):
     expect_error(TypeError, *words)(lambda: mg.tensor(value))
 
 
+@pytest.mark.parametrize("value, dtype, words", [
+    ([16777217], None, ["16777217", "float32", "dtype=np.float64"]),
+    ([-(2**24 + 1)], np.float32, ["-16777217"]),
+    (np.array([2**53 + 1]), np.float64, ["9007199254740993", "float64"]),
+    (np.array([2**63 - 1]), np.float64, ["9223372036854775807"]),
+    (np.array([2**32 - 1], np.uint32), np.float32, ["4294967295"]),
+], ids=["2**24+1", "-(2**24+1)", "2**53+1-f64", "int64-max-f64", "uint32-max-f32"])
+def test_tensor_from_integers_the_float_cannot_hold(value, dtype, words):
+    expect_error(ValueError, "has no exact", *words)(lambda: mg.tensor(value, dtype=dtype))
+
+
 def test_tensor_from_ragged_list():
     expect_error(ValueError, "inhomogeneous")(lambda: mg.tensor([[1.0, 2.0], [3.0]]))
 
@@ -166,10 +177,27 @@ def test_matmul_rank_and_shape(a, b, words):
     (lambda: f32(2) * True, TypeError, ["bool"]),
     (lambda: f32(2, 3).item(), ValueError, ["one element"]),
     (lambda: f32(2).astype(np.int32), TypeError, ["int32"]),
+    (lambda: f32(6).reshape(3.9, 2), TypeError, ["reshape", "float", "3.9"]),
+    (lambda: f32(6).reshape((2.0, 3)), TypeError, ["reshape", "float", "2.0"]),
+    (lambda: f32(6).reshape(True, 6), TypeError, ["reshape", "bool", "True"]),
+    (lambda: f32(6).reshape("6"), TypeError, ["reshape", "str"]),
+    (lambda: f32(2, 3).sum(axis=1.5), TypeError, ["sum", "axis", "1.5"]),
+    (lambda: f32(2, 3).sum(axis=(0.5,)), TypeError, ["sum", "axis", "0.5"]),
+    (lambda: f32(2, 3).mean(axis=True), TypeError, ["mean", "axis", "bool"]),
+    (lambda: f32(2, 3).mean(keepdims="no"), TypeError, ["mean", "keepdims", "'no'"]),
+    (lambda: f32(2, 3).transpose(0.5, 1), TypeError, ["transpose", "axis", "0.5"]),
+    (lambda: mg.softmax(f32(2, 3), axis=1.0), TypeError, ["softmax", "axis", "float"]),
+    (lambda: mg.log_softmax(f32(2, 3), axis=True), TypeError, ["log_softmax", "bool"]),
+    (lambda: bool(f32(2)), ValueError, ["more than one element", "ambiguous"]),
+    (lambda: bool(f32(0)), ValueError, ["no elements", "ambiguous"]),
+    (lambda: f32(2).sum().backward(retain_graph=1), TypeError, ["retain_graph"]),
 ], ids=["reshape-size", "reshape-two-minus-one", "sum-axis", "mean-repeated-axis",
         "transpose-axes", "softmax-axis", "log-softmax-axis-0d", "backward-non-scalar",
         "backward-no-grad", "backward-grad-shape", "pow-str", "pow-tensor", "mul-bool",
-        "item", "astype-int"])
+        "item", "astype-int", "reshape-float", "reshape-float-tuple", "reshape-bool",
+        "reshape-str", "sum-axis-float", "sum-axis-tuple-float", "mean-axis-bool",
+        "mean-keepdims-str", "transpose-float", "softmax-axis-float", "log-softmax-axis-bool",
+        "bool-two-elements", "bool-empty", "backward-retain-graph-int"])
 def test_op_arguments(call, exc, words):
     expect_error(exc, *words)(call)
 

@@ -72,7 +72,12 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """d(x**n)/dx = n * x**(n-1), for a constant scalar exponent n."""
+    """d(x**n)/dx = n * x**(n-1) for a constant scalar n; 0 for n = 0 (x**0 = 1 everywhere).
+
+    As torch.pow: the n = 0 case is exactly 0, even at x = 0 where n * x**(n-1) would
+    be 0 * inf = NaN; elsewhere the formula decides (inf at 0 for 0 < n < 1, NaN for
+    negative x and a fractional n).
+    """
 
     def forward(self, x, exponent):
         self.save_for_backward(x)
@@ -80,8 +85,10 @@ class Pow(Function):
         return x ** exponent
 
     def backward(self, grad):
-        x, = self.saved_arrays
         n = self.exponent
+        if n == 0:
+            return (np.zeros_like(grad),)
+        x, = self.saved_arrays
         return (grad * (n * x ** (n - 1)),)
 
 

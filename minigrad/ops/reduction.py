@@ -2,22 +2,29 @@
 import numpy as np
 
 from ..autograd import Function
-from .broadcasting import check_tensor
+from .broadcasting import as_int, check_tensor
 
 
-def _normalize_axes(axis, ndim):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
+def _normalize_axes(op, axis, ndim):
+    """``axis`` (None, an int or a tuple/list of ints) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     normalized = []
     for a in axes:
+        a = as_int(op, "axis", a)
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of bounds for a tensor with {ndim} dimensions")
-        normalized.append(int(a) % ndim)
+        normalized.append(a % ndim)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"repeated axis in {axis}")
     return tuple(sorted(normalized))
+
+
+def _check_keepdims(op, keepdims):
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"{op}: keepdims must be True or False, got {keepdims!r}")
+    return bool(keepdims)
 
 
 def _expand_back(grad, shape, axes, keepdims):
@@ -54,7 +61,8 @@ class Mean(Function):
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all elements; an int or a tuple of ints)."""
     check_tensor("sum", x)
-    return Sum.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=bool(keepdims))
+    return Sum.apply(x, axes=_normalize_axes("sum", axis, x.ndim),
+                     keepdims=_check_keepdims("sum", keepdims))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -63,4 +71,5 @@ def mean(x, axis=None, keepdims=False):
     The mean of zero elements is NaN, as in numpy.
     """
     check_tensor("mean", x)
-    return Mean.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=bool(keepdims))
+    return Mean.apply(x, axes=_normalize_axes("mean", axis, x.ndim),
+                      keepdims=_check_keepdims("mean", keepdims))

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
-from .broadcasting import check_tensor
+from .broadcasting import as_int, check_tensor
 
 
 class Reshape(Function):
@@ -38,17 +38,17 @@ class Cast(Function):
         return (grad.astype(self.dtype),)
 
 
-def _shape_argument(shape):
-    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(n) for n in shape)
+def _int_tuple(op, what, values):
+    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``; every entry an integer."""
+    if len(values) == 1 and isinstance(values[0], (tuple, list)):
+        values = values[0]
+    return tuple(as_int(op, what, n) for n in values)
 
 
 def reshape(x, *shape):
     """Give ``x`` a new shape with the same number of elements (one entry may be -1)."""
     check_tensor("reshape", x)
-    shape = _shape_argument(shape)
+    shape = _int_tuple("reshape", "each shape entry", shape)
     try:
         np.empty(x.shape, dtype=np.uint8).reshape(shape)
     except ValueError:
@@ -59,7 +59,7 @@ def reshape(x, *shape):
 def transpose(x, *axes):
     """Permute the axes of ``x`` (reverse them when no axes are given), as np.transpose."""
     check_tensor("transpose", x)
-    axes = _shape_argument(axes) if axes else tuple(reversed(range(x.ndim)))
+    axes = _int_tuple("transpose", "each axis", axes) if axes else tuple(reversed(range(x.ndim)))
     if sorted(a % x.ndim if -x.ndim <= a < x.ndim else a for a in axes) != list(range(x.ndim)):
         raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Transpose.apply(x, axes=tuple(a % x.ndim for a in axes))

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
-from .broadcasting import check_tensor
+from .broadcasting import as_int, check_tensor
 
 
 def stable_log_softmax(x, axis):
@@ -39,7 +39,8 @@ class LogSoftmax(Function):
         return (grad - np.exp(y) * grad.sum(axis=self.axis, keepdims=True),)
 
 
-def _check_axis(x, axis):
+def _check_axis(op, x, axis):
+    axis = as_int(op, "axis", axis)
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis {axis} is out of bounds for a tensor of shape {x.shape}")
     return axis
@@ -48,10 +49,10 @@ def _check_axis(x, axis):
 def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x))`` along ``axis``."""
     check_tensor("softmax", x)
-    return Softmax.apply(x, axis=_check_axis(x, axis))
+    return Softmax.apply(x, axis=_check_axis("softmax", x, axis))
 
 
 def log_softmax(x, axis=-1):
     """``log(softmax(x))`` along ``axis``, without forming softmax (stable)."""
     check_tensor("log_softmax", x)
-    return LogSoftmax.apply(x, axis=_check_axis(x, axis))
+    return LogSoftmax.apply(x, axis=_check_axis("log_softmax", x, axis))
