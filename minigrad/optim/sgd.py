@@ -113,8 +113,9 @@ class SGD:
 
         >>> layer = minigrad.nn.Linear(3, 2, rng=0)
         >>> opt = SGD(layer.parameters(), lr=0.1, momentum=0.9)
-        >>> minigrad.mse_loss(layer(minigrad.tensor(np.ones((4, 3)))), np.zeros((4, 2),
-        ...                   dtype=np.float32)).backward()
+        >>> x, target = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+        >>> opt.zero_grad()
+        >>> minigrad.mse_loss(layer(minigrad.tensor(x)), target).backward()
         >>> opt.step()
     """
 
