@@ -321,6 +321,16 @@ def test_assigning_a_non_module_to_a_child_module_is_refused():
     assert isinstance(model[1], nn.ReLU)
 
 
+def test_a_linear_without_bias_guards_its_bias_name_too():
+    layer = nn.Linear(3, 2, bias=False, rng=0)
+    assert [n for n, _ in layer.named_parameters()] == ["weight"]
+    assert list(layer.state_dict()) == ["weight"]
+    with pytest.raises(TypeError, match="as parameter 'bias'"):
+        layer.bias = np.zeros(2, np.float32)
+    with pytest.raises(TypeError, match="cannot register 'numpy.ndarray' as parameter 'b'"):
+        layer.register_parameter("b", np.zeros(2, np.float32))
+
+
 def test_none_empties_a_registered_name_and_keeps_guarding_it():
     layer = nn.Linear(3, 2, rng=0)
     layer.bias = None

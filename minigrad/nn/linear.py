@@ -57,7 +57,7 @@ class Linear(Module):
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Parameter(weight,
                                 constraint=None if max_norm is None else MaxNorm(max_norm))
-        self.bias = None if bias_values is None else Parameter(bias_values)
+        self.register_parameter("bias", None if bias_values is None else Parameter(bias_values))
 
     def forward(self, x):
         y = matmul(x, self.weight)

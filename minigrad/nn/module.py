@@ -65,6 +65,19 @@ class Module:
             modules[name] = None
         object.__setattr__(self, name, value)
 
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for "this layer has none") as ``name``.
+
+        Like PyTorch's: ``Linear(bias=False)`` registers ``bias`` as None, so the name is
+        guarded (assigning an array to it later is a TypeError) and skipped by
+        ``parameters()`` and ``state_dict()``.
+        """
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot register {_type_name(param)!r} as parameter {name!r} "
+                            "(minigrad.nn.Parameter or None expected)")
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
     def __delattr__(self, name):
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
