@@ -10,10 +10,9 @@ incoming weights of output unit j are the COLUMN ``weight[:, j]``. Bounding rows
 (the other axis) is the most common max-norm bug in other libraries; ``tests/`` checks
 the axis directly.
 """
-import math
-import numbers
 
 from ..autograd import bump_version
+from ..checks import check_positive_finite
 from ..kernels import dispatch
 
 
@@ -28,15 +27,7 @@ class MaxNorm:
     """
 
     def __init__(self, c):
-        if isinstance(c, bool) or not isinstance(c, numbers.Real):
-            raise TypeError(f"MaxNorm: c must be a real number, got {type(c).__name__}")
-        try:
-            finite = math.isfinite(c)
-        except OverflowError:  # an int beyond the float range
-            finite = False
-        if not (c > 0 and finite):
-            raise ValueError(f"MaxNorm: c must be a positive finite number, got {c}")
-        self.c = float(c)
+        self.c = check_positive_finite("MaxNorm", "c", c)
 
     def check(self, weight):
         """Refuse a tensor that is not a weight matrix (Parameter runs it when attached)."""

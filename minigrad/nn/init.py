@@ -58,10 +58,10 @@ Example::
     ((784, 1024), (1024,), True)
 """
 import math
-import numbers
 
 import numpy as np
 
+from ..checks import check_positive_finite
 from ..random import as_generator
 from ..tensor import FLOAT_DTYPES
 
@@ -165,15 +165,7 @@ def init_linear(init, in_features, out_features, rng=None, dtype=np.float32, ini
     for name, value in (("in_features", in_features), ("out_features", out_features)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"Linear: {name} must be a positive int, got {value!r}")
-    if isinstance(init_std, (bool, np.bool_)) or not isinstance(init_std, numbers.Real):
-        raise TypeError(f"Linear: init_std must be a real number, got "
-                        f"{type(init_std).__name__}")
-    try:
-        finite = math.isfinite(init_std)
-    except OverflowError:  # an int beyond the float range
-        finite = False
-    if not (init_std > 0 and finite):
-        raise ValueError(f"Linear: init_std must be a positive finite number, got {init_std}")
+    check_positive_finite("Linear", "init_std", init_std)
     dtype = np.dtype(dtype)
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
