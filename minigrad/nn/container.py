@@ -11,6 +11,7 @@ class Sequential(Module):
 
     Example::
 
+        >>> from minigrad.nn import Dropout, Linear, ReLU, Sequential
         >>> model = Sequential(Dropout(0.2), Linear(784, 1024), ReLU(), Dropout(0.5),
         ...                    Linear(1024, 10))
     """

@@ -44,6 +44,8 @@ class Linear(Module):
 
     Example::
 
+        >>> import numpy as np, minigrad
+        >>> from minigrad.nn import Linear
         >>> layer = Linear(784, 1024, max_norm=3.0, rng=0)
         >>> layer(minigrad.tensor(np.zeros((32, 784), dtype=np.float32))).shape
         (32, 1024)

@@ -79,6 +79,7 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=
 
     Example::
 
+        >>> import minigrad
         >>> x = minigrad.tensor([[1.0, 2.0, 3.0, 4.0]])
         >>> y, keep = dropout(x, 0.5, training=True, rng=0, return_mask=True)
         >>> bool(((y.data == 0) | (y.data == 2 * x.data)).all())

@@ -111,6 +111,7 @@ class SGD:
 
     Example::
 
+        >>> import numpy as np, minigrad
         >>> layer = minigrad.nn.Linear(3, 2, rng=0)
         >>> opt = SGD(layer.parameters(), lr=0.1, momentum=0.9)
         >>> x, target = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
