@@ -10,8 +10,8 @@ The pieces, in reading order:
 - ``random``: the library's seeded Generator.
 """
 from .autograd import is_grad_enabled, no_grad
-from .backend import (backend_info, get_backend, get_num_threads, set_backend, set_matmul,
-                      set_num_threads)
+from .backend import (backend_info, get_backend, get_matmul, get_num_threads, set_backend,
+                      set_matmul, set_num_threads, using_backend)
 from .gradcheck import gradcheck
 from .ops import (add, astype, cross_entropy, div, dropout, exp, log, log_softmax, matmul,
                   mean, mse_loss, mul, neg, pow, relu, reshape, sigmoid, softmax, sub, sum,

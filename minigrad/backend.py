@@ -32,6 +32,7 @@ and :func:`set_num_threads` there warns and keeps 1. Results are unchanged, as t
 do not depend on the thread count. Processes started with ``'spawn'`` or
 ``'forkserver'`` import minigrad afresh and get every thread.
 """
+import contextlib
 import importlib
 import os
 import reprlib
@@ -179,6 +180,43 @@ def set_num_threads(n):
 def get_num_threads():
     """The number of threads the compiled kernels use."""
     return _state["num_threads"]
+
+
+def get_matmul():
+    """The selected matrix product, ``"minigrad"`` or ``"blas"`` (see :func:`set_matmul`)."""
+    return _state["matmul"]
+
+
+@contextlib.contextmanager
+def using_backend(name=None, *, matmul=None, threads=None):
+    """Run a block on the given backend, matrix product and thread count; restore after.
+
+    Each argument left as None keeps the current setting. The previous settings come
+    back when the block ends, by an exception too. The settings are process-wide (as
+    the kernels' are), so do not switch them from two threads at once.
+
+    Example::
+
+        >>> import minigrad
+        >>> with minigrad.using_backend("numpy", threads=1):
+        ...     minigrad.get_backend(), minigrad.get_num_threads()
+        ('numpy', 1)
+    """
+    saved = get_backend(), get_matmul(), get_num_threads()
+    try:
+        if name is not None:
+            set_backend(name)
+        if matmul is not None:
+            set_matmul(matmul)
+        if threads is not None:
+            set_num_threads(threads)
+        yield
+    finally:
+        with warnings.catch_warnings():  # the saved backend was accepted once already
+            warnings.simplefilter("ignore", RuntimeWarning)
+            set_backend(saved[0])
+        set_matmul(saved[1])
+        set_num_threads(saved[2])
 
 
 def backend_info():

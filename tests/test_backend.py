@@ -1,8 +1,10 @@
 """backend_info, backend and thread selection."""
 import numpy as np
+import pytest
 
 import minigrad as mg
 from minigrad import backend
+from minigrad.kernels import reference
 
 
 def test_backend_info_reports_the_configuration():
@@ -43,3 +45,26 @@ def test_thread_count_is_settable():
         assert mg.backend_info()["num_threads"] == 1
     finally:
         mg.set_num_threads(previous)
+
+
+def test_using_backend_switches_for_the_block_and_restores_after_an_error():
+    before = mg.get_backend(), mg.get_matmul(), mg.get_num_threads()
+    with pytest.raises(KeyError):
+        with mg.using_backend("numpy", matmul="blas", threads=1):
+            assert (mg.get_backend(), mg.get_matmul(),
+                    mg.get_num_threads()) == ("numpy", "blas", 1)
+            assert backend.implementations["relu"] is reference
+            raise KeyError("inside")
+    assert (mg.get_backend(), mg.get_matmul(), mg.get_num_threads()) == before
+
+
+def test_using_backend_keeps_what_it_is_not_given_and_refuses_bad_values_unchanged():
+    before = mg.get_backend(), mg.get_matmul(), mg.get_num_threads()
+    with mg.using_backend(threads=1):
+        assert mg.get_backend() == before[0] and mg.get_matmul() == before[1]
+    for bad in ({"name": "gpu"}, {"matmul": "mkl"}, {"threads": 0}):
+        with pytest.raises(ValueError):
+            with mg.using_backend(**bad):
+                pass
+        assert (mg.get_backend(), mg.get_matmul(),
+                mg.get_num_threads()) == before
