@@ -37,12 +37,8 @@ def test_max_threads_is_four_per_cpu_and_at_least_64():
 
 
 def test_max_threads_itself_is_accepted():
-    before = minigrad.get_num_threads()
-    try:
-        minigrad.set_num_threads(backend.MAX_THREADS)
+    with minigrad.using_backend(threads=backend.MAX_THREADS):
         assert minigrad.get_num_threads() == backend.MAX_THREADS
-    finally:
-        minigrad.set_num_threads(before)
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -18,9 +18,7 @@ STEPS = 200
 
 def train(n_threads, seed=0, steps=STEPS):
     """Weights and losses after ``steps`` SGD steps of a dropout + max-norm MLP on random data."""
-    before = mg.get_num_threads()
-    mg.set_num_threads(n_threads)
-    try:
+    with mg.using_backend(threads=n_threads):
         mg.manual_seed(seed)
         rng = np.random.default_rng(seed)
         x_pool = rng.normal(size=(1024, 256)).astype(np.float32)
@@ -43,8 +41,6 @@ def train(n_threads, seed=0, steps=STEPS):
             optimizer.step()
             losses.append(loss.item())
         return model.state_dict(), losses
-    finally:
-        mg.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

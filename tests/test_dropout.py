@@ -14,12 +14,9 @@ import minigrad as mg
 BACKENDS = ["compiled", "numpy"]
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    previous = mg.get_backend()
-    mg.set_backend(request.param)
-    yield request.param
-    mg.set_backend(previous)
+@pytest.fixture
+def backend(each_backend):
+    return each_backend
 
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.8])
@@ -84,16 +81,10 @@ def test_a_generator_advances_between_calls():
 def test_mask_is_independent_of_thread_count_and_backend():
     x = mg.tensor(np.random.default_rng(3).standard_normal((257, 129)).astype(np.float32))
     results = []
-    previous = mg.get_num_threads(), mg.get_backend()
-    try:
-        for backend in BACKENDS:
-            mg.set_backend(backend)
-            for threads in (1, 2):
-                mg.set_num_threads(threads)
+    for backend in BACKENDS:
+        for threads in (1, 2):
+            with mg.using_backend(backend, threads=threads):
                 results.append(mg.dropout(x, 0.3, training=True, rng=99).data)
-    finally:
-        mg.set_num_threads(previous[0])
-        mg.set_backend(previous[1])
     for r in results[1:]:
         np.testing.assert_array_equal(r.view(np.uint32), results[0].view(np.uint32))
 

@@ -56,26 +56,16 @@ def assert_identical(a, b):
        threads=st.sampled_from([1, 2]))
 def test_fused_equals_unfused_bit_for_bit(seed, hidden, mode, dtype, training, threads):
     sizes = [13] + hidden + [4]
-    previous = mg.get_num_threads()
-    mg.set_num_threads(threads)
-    try:
+    with mg.using_backend(threads=threads):
         fused = train_steps(True, seed, sizes, mode, dtype, training=training)
         unfused = train_steps(False, seed, sizes, mode, dtype, training=training)
-    finally:
-        mg.set_num_threads(previous)
     for f, u in zip(fused, unfused):
         assert_identical(f, u)
 
 
-@pytest.mark.parametrize("backend", ["compiled", "numpy"])
-def test_fused_equals_unfused_on_each_backend(backend):
-    previous = mg.get_backend()
-    mg.set_backend(backend)
-    try:
-        fused = train_steps(True, 3, [30, 64, 64, 10], "inverted", np.float32)
-        unfused = train_steps(False, 3, [30, 64, 64, 10], "inverted", np.float32)
-    finally:
-        mg.set_backend(previous)
+def test_fused_equals_unfused_on_each_backend(each_backend):
+    fused = train_steps(True, 3, [30, 64, 64, 10], "inverted", np.float32)
+    unfused = train_steps(False, 3, [30, 64, 64, 10], "inverted", np.float32)
     for f, u in zip(fused, unfused):
         assert_identical(f, u)
 

@@ -179,16 +179,12 @@ def assert_same_bits(actual, expected):
 
 def run(valid, call, n_threads):
     """Call with ``n_threads``; the outcome must be a result (valid) or Value/TypeError."""
-    before = backend.get_num_threads()
-    backend.set_num_threads(n_threads)
-    try:
+    with backend.using_backend(threads=n_threads):
         if valid:
             return call()
         with pytest.raises((ValueError, TypeError)):
             call()
         return None
-    finally:
-        backend.set_num_threads(before)
 
 
 def scale_of(p, dtype, inverted):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_helpers import compiled_kernel
+from backend_helpers import backend_settings, compiled_kernel
 from elementwise_helpers import SEEDS, THREADS, assert_bits_equal, float_vectors
 from minigrad import backend
 from minigrad.kernels import dispatch, reference
@@ -236,13 +236,9 @@ def test_dispatch_handles_strided_views(data, shape, p, n_threads):
 
 def test_dispatch_uses_the_twin_on_the_numpy_backend():
     g = np.random.default_rng(0).standard_normal((4, 6))
-    saved = backend.get_backend()
-    backend.set_backend("numpy")
-    try:
+    with backend_settings("numpy"):
         assert backend.implementations["relu_dropout"] is reference
         grad_in, grad_bias = dispatch.relu_dropout_backward(g, g, 0.5)
-    finally:
-        backend.set_backend(saved)
     assert_bits_equal(grad_in, twin(g, g, scale_of(0.5, g.dtype), True)[0])
 
 
