@@ -256,15 +256,26 @@ def plot(results, path, seed=0):
     return True
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def experiment_parser(description, plot_help):
+    """The flags this experiment shares with weight_shrinkage.py: --seeds, --iterations, --plot."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", type=_positive_int, default=10, help="run seeds 0 .. N-1")
+    parser.add_argument("--iterations", type=_positive_int, default=2000)
+    parser.add_argument("--plot", metavar="PATH", help=plot_help)
+    return parser
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="run seeds 0 .. N-1")
-    parser.add_argument("--iterations", type=int, default=2000)
+    parser = experiment_parser(__doc__.splitlines()[0], "save a plot of seed 0's two fits")
     parser.add_argument("--init", choices=("torch", "he"), default="torch")
-    parser.add_argument("--plot", metavar="PATH", help="save a plot of seed 0's two fits")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     results = run(seeds=args.seeds, iterations=args.iterations, init=args.init)
     print(f"{seed_range(args.seeds)}, {args.iterations} full-batch SGD steps, "
           f"init={args.init!r}, float32, {minigrad.get_backend()} kernels on "

@@ -85,7 +85,6 @@ The plot: on top the three measures per layer (bars of mean ± sd over the seeds
 and both nets); below, one panel per layer with the histograms of its weights pooled
 over the seeds, initial and both nets' overlaid (log counts). float32 throughout.
 """
-import argparse
 
 import numpy as np
 
@@ -231,13 +230,9 @@ def plot(results, records, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="run seeds 0 .. N-1")
-    parser.add_argument("--iterations", type=int, default=2000)
-    parser.add_argument("--plot", metavar="PATH", help="save norms and weight histograms")
+    parser = overfitting.experiment_parser(__doc__.splitlines()[0],
+                                           "save norms and weight histograms")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     results, records = measure(seeds=args.seeds, iterations=args.iterations)
     print(f"{overfitting.seed_range(args.seeds)}, {args.iterations} full-batch SGD steps, "
           "init='torch', float32; mean ± sd over seeds")
