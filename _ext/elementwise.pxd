@@ -1,7 +1,7 @@
 """The per-element rules of ReLU and dropout, defined once for every kernel that applies them.
 
 ``relu.pyx`` and ``dropout.pyx`` apply them on their own; ``matmul.pyx`` applies them in
-the GEMM epilogue and ``relu_dropout.pyx`` differentiates them. Sharing one definition
+the GEMM epilogue and ``fused_linear.pyx`` differentiates them. Sharing one definition
 is what makes the fused kernels bit-identical to the separate ones (and to the numpy
 twins in ``minigrad.kernels.reference``). Everything here is ``inline``: the calls
 compile to the same vectorisable loop bodies as writing the rule out in place.

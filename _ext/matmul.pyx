@@ -59,7 +59,7 @@ inner dimension. Each element of C is computed by the same micro-kernel arithmet
 a sum over each KC slice in k order, and the slices added to C in k order. KC does not
 depend on the thread count, so results are bit-identical for any ``n_threads``.
 
-Epilogue (``gemm_epilogue``): a dense layer's forward is ``dropout(relu(X @ W + b))``.
+Epilogue (``fused_linear_forward``): a dense layer's forward is ``dropout(relu(X @ W + b))``.
 Run separately, each of the three steps is a full pass over C from memory (plus an
 allocation). Instead, the task that owns a row block of a column block applies them
 right after that block's last KC slice, while it is in cache (``apply_epilogue``). The
@@ -253,7 +253,7 @@ cdef void macro_kernel(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t kc,
 
 
 cdef struct Epilogue:
-    # What gemm_epilogue applies to C after the product, in this order (NULL: nothing).
+    # What fused_linear_forward applies to C after the product, in this order (NULL: nothing).
     const void* bias      # n values of C's dtype added to every row, or NULL
     bint relu
     bint dropout
@@ -431,9 +431,10 @@ def gemm(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] ou
         raise MemoryError("gemm: could not allocate the packing buffers")
 
 
-def gemm_epilogue(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] out,
-                  bint trans_a, bint trans_b, bias, bint relu, bint dropout,
-                  uint64_t seed, uint64_t threshold, floating scale, int n_threads):
+def fused_linear_forward(const floating[:, ::1] a, const floating[:, ::1] b,
+                         floating[:, ::1] out, bint trans_a, bint trans_b, bias, bint relu,
+                         bint dropout, uint64_t seed, uint64_t threshold, floating scale,
+                         int n_threads):
     """``out[...] = dropout(relu(op(a) @ op(b) + bias))``, each step optional, in one pass.
 
     The GEMM of :func:`gemm`; then, when the flag or argument says so,
@@ -457,13 +458,13 @@ def gemm_epilogue(const floating[:, ::1] a, const floating[:, ::1] b, floating[:
         relu, dropout: apply that step.
         seed, threshold, scale: dropout's stream, ``ceil(p * 2**53)`` and the factor of
             kept units, as for ``dropout_forward`` (ignored unless ``dropout``). No mask
-            is written: ``relu_dropout_backward`` needs only ``out``.
+            is written: ``fused_linear_backward`` needs only ``out``.
 
     Example::
 
         >>> a = np.ones((2, 3)); b = np.ones((3, 2)); out = np.empty((2, 2))
-        >>> gemm_epilogue(a, b, out, False, False, np.array([-4.0, 1.0]), True, False,
-        ...               0, 0, 1.0, 1)
+        >>> fused_linear_forward(a, b, out, False, False, np.array([-4.0, 1.0]), True,
+        ...                      False, 0, 0, 1.0, 1)
         >>> out
         array([[0., 4.],
                [0., 4.]])
@@ -477,12 +478,12 @@ def gemm_epilogue(const floating[:, ::1] a, const floating[:, ::1] b, floating[:
     cdef int status
     if k != kb or out.shape[0] != m or out.shape[1] != n:
         raise ValueError(
-            f"gemm_epilogue: op(a) is ({m}, {k}), op(b) is ({kb}, {n}), out is "
+            f"fused_linear_forward: op(a) is ({m}, {k}), op(b) is ({kb}, {n}), out is "
             f"({out.shape[0]}, {out.shape[1]}): shapes do not align")
     if bias is not None:
         bias_view = bias
         if bias_view.shape[0] != n:
-            raise ValueError(f"gemm_epilogue: bias has length {bias_view.shape[0]}, "
+            raise ValueError(f"fused_linear_forward: bias has length {bias_view.shape[0]}, "
                              f"out has {n} columns")
     if m == 0 or n == 0:
         return
@@ -501,4 +502,4 @@ def gemm_epilogue(const floating[:, ::1] a, const floating[:, ::1] b, floating[:
             status = gemm_core(&a[0, 0], a.shape[1], trans_a, &b[0, 0], b.shape[1], trans_b,
                                &out[0, 0], m, n, k, n_threads, &epi)
     if status != 0:
-        raise MemoryError("gemm_epilogue: could not allocate the packing buffers")
+        raise MemoryError("fused_linear_forward: could not allocate the packing buffers")

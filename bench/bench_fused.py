@@ -7,13 +7,13 @@ Usage::
 
 Forward, ``y = dropout(relu(x @ w + b))`` with p = 0.5, float32:
 
-* fused:   ``dispatch.linear_forward(x, w, b, relu=True, p=0.5, seed=...)`` (one kernel);
+* fused:   ``dispatch.fused_linear_forward(x, w, b, relu=True, p=0.5, seed=...)`` (one kernel);
 * unfused: ``dispatch.matmul``, numpy ``+ b``, ``dispatch.relu_forward``,
   ``dispatch.dropout_forward`` (the same bits, four passes over the output).
 
 Backward below the matmul, for the same layer:
 
-* fused:   ``dispatch.relu_dropout_backward(g, y, 0.5)`` -> (grad_in, grad_bias);
+* fused:   ``dispatch.fused_linear_backward(g, y, 0.5)`` -> (grad_in, grad_bias);
 * unfused: ``dispatch.relu_backward``, ``dispatch.apply_dropout_mask``, ``sum(axis=0)``.
 
 Shapes: batch 128, 784 -> 1024 (an MNIST first layer) and 1024 -> 1024. Contenders are
@@ -64,11 +64,11 @@ def layer_contenders(rng, m, k, n):
 
     return {
         "forward": {
-            "fused": lambda: dispatch.linear_forward(x, w, b, relu=True, p=P_DROP,
+            "fused": lambda: dispatch.fused_linear_forward(x, w, b, relu=True, p=P_DROP,
                                                      seed=next(seeds)),
             "unfused": forward_unfused},
         "backward": {
-            "fused": lambda: dispatch.relu_dropout_backward(g, y, P_DROP),
+            "fused": lambda: dispatch.fused_linear_backward(g, y, P_DROP),
             "unfused": backward_unfused},
     }
 

@@ -17,8 +17,8 @@ What is compared (float32, at 1 and 2 threads, every library pinned to that coun
   and forward+backward, through ``minigrad.kernels.dispatch`` (compiled kernels when
   built, otherwise their numpy twins: the printed backend_info says which ran).
 * the fused dense layer: forward ``dropout(relu(X @ W + b))`` (GFLOP/s of the product;
-  minigrad's ``linear_forward``, one kernel) and its backward below the product, the
-  gradient w.r.t. ``X @ W + b`` and the bias (elements/s; ``relu_dropout_backward``).
+  minigrad's ``fused_linear_forward``, one kernel) and its backward below the product, the
+  gradient w.r.t. ``X @ W + b`` and the bias (elements/s; ``fused_linear_backward``).
   numpy and torch run the same steps one by one. bench_fused.py compares minigrad's
   fused and unfused forms.
 
@@ -141,7 +141,7 @@ def fused_contenders(rng):
     seeds = itertools.count(777)
     np_rng = np.random.default_rng(1)
     scale = np.float32(1.0 / (1.0 - P_DROP))
-    y = dispatch.linear_forward(x, w, b, relu=True, p=P_DROP, seed=5)
+    y = dispatch.fused_linear_forward(x, w, b, relu=True, p=P_DROP, seed=5)
 
     def np_forward():
         keep = np_rng.random((m, n), dtype=np.float32) >= P_DROP
@@ -153,11 +153,11 @@ def fused_contenders(rng):
 
     ops = {
         f"dense fwd {m}x{k}->{n}": ("GFLOP/s", 2.0 * m * k * n, {
-            "minigrad": lambda: dispatch.linear_forward(x, w, b, relu=True, p=P_DROP,
+            "minigrad": lambda: dispatch.fused_linear_forward(x, w, b, relu=True, p=P_DROP,
                                                         seed=next(seeds)),
             "numpy": np_forward}),
         f"dense bwd (no matmul) {m}x{n}": ("Melem/s", float(m * n), {
-            "minigrad": lambda: dispatch.relu_dropout_backward(g, y, P_DROP),
+            "minigrad": lambda: dispatch.fused_linear_backward(g, y, P_DROP),
             "numpy": np_backward}),
     }
     if torch is not None:

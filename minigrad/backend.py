@@ -42,7 +42,7 @@ import numpy as np
 
 from .kernels import reference
 
-KERNELS = ("matmul", "relu", "dropout", "maxnorm", "relu_dropout", "sgd")
+KERNELS = ("matmul", "relu", "dropout", "maxnorm", "fused_linear", "sgd")
 BACKENDS = ("compiled", "numpy")
 MATMUL_CHOICES = ("minigrad", "blas")
 #: The most threads :func:`set_num_threads` accepts: 4 per CPU of the machine, and at

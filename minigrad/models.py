@@ -8,15 +8,18 @@ The papers' MNIST nets: 784-1024-1024-10 (or 784-800-800-10 / 784-1024x3-10 ...)
 input units retained with probability 0.8 (``p_input = 0.2``), hidden units with 0.5
 (``p_hidden = 0.5``), max-norm c = 3 to 4 on every unit's incoming weight vector.
 A Dropout with p = 0 is left out of the network rather than run as the identity.
+Each hidden ``Linear -> ReLU -> Dropout`` is then fused into one ``nn.FusedLinear``
+(``nn.fuse``; ``fused=False`` keeps the three layers).
 """
 import numpy as np
 
-from .nn import Dropout, Linear, ReLU, Sequential
+from .nn import Dropout, Linear, ReLU, Sequential, fuse
 from .random import as_generator
 
 
 def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
-                mode="inverted", max_norm=3.0, init="he", rng=None, dropout_rng=None):
+                mode="inverted", max_norm=3.0, init="he", rng=None, dropout_rng=None,
+                fused=True):
     """Build the paper-style dropout MLP as a ``Sequential``.
 
     Args:
@@ -36,11 +39,21 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         rng: Generator (or seed) for the weight initialisation.
         dropout_rng: Generator (or seed) shared by every Dropout layer for its masks
             (None: the library default Generator).
+        fused: return ``nn.fuse`` of the model (default): each hidden Linear -> ReLU
+            -> Dropout is one ``FusedLinear``, the same network computed by one kernel
+            per layer. ``False`` keeps the separate layers, with the same parameter
+            names (a state dict loads into either).
 
     Example::
 
-        >>> model = dropout_mlp(784, (1024, 1024), 10, rng=0, dropout_rng=1)
-        >>> len(model)   # Dropout, (Linear, ReLU, Dropout) x 2, Linear
+        >>> dropout_mlp(784, (1024, 1024), 10, rng=0, dropout_rng=1)
+        Sequential(
+          (0): Dropout(p=0.2, mode='inverted')
+          (1): FusedLinear(in_features=784, out_features=1024, bias=True, max_norm=3.0, relu=True, p=0.5, mode='inverted')
+          (4): FusedLinear(in_features=1024, out_features=1024, bias=True, max_norm=3.0, relu=True, p=0.5, mode='inverted')
+          (7): Linear(in_features=1024, out_features=10, bias=True, max_norm=3.0)
+        )
+        >>> len(dropout_mlp(784, (1024, 1024), 10, fused=False))  # 1 + 3 x 2 + 1 layers
         8
     """
     hidden = tuple(hidden)
@@ -51,6 +64,8 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
     for name, p in (("p_input", p_input), ("p_hidden", p_hidden)):
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
             raise ValueError(f"dropout_mlp: {name} must be a number in [0, 1), got {p!r}")
+    if not isinstance(fused, (bool, np.bool_)):
+        raise TypeError(f"dropout_mlp: fused must be True or False, got {fused!r}")
     init_rng = as_generator(rng)
     dropout_rng = None if dropout_rng is None else as_generator(dropout_rng)
 
@@ -63,4 +78,5 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         layers += [Linear(fan_in, fan_out, max_norm=max_norm, init=init, rng=init_rng), ReLU()]
         layers += drop(p_hidden)
     layers.append(Linear(sizes[-1], out_features, max_norm=max_norm, init=init, rng=init_rng))
-    return Sequential(*layers)
+    model = Sequential(*layers)
+    return fuse(model) if fused else model

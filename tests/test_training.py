@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minigrad.nn import Dropout, Linear
+from minigrad.nn import Dropout, FusedLinear, Linear
 from minigrad.training import (HISTORY_FIELDS, LOSS_CURVE_STEPS, TrainConfig, evaluate,
                                learning_rate_schedule, make_generators, train)
 
@@ -144,9 +144,10 @@ def test_model_structure_follows_config():
                          batch_size=50, seed=0)
     model, _ = train(config, synthetic())
     kinds = [type(m).__name__ for m in model]
-    assert kinds == ["Linear", "ReLU", "Dropout", "Linear"]  # p_input = 0 omits the layer
+    # p_input = 0 omits the input Dropout; the hidden Linear -> ReLU -> Dropout is fused.
+    assert kinds == ["FusedLinear", "Linear"]
     assert all(m.weight.constraint is None for m in model if isinstance(m, Linear))
-    assert [m.p for m in model if isinstance(m, Dropout)] == [0.5]
+    assert [m.p for m in model if isinstance(m, (Dropout, FusedLinear))] == [0.5]
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -117,7 +117,7 @@ def matmul(a, b, trans_a=False, trans_b=False):
     return out
 
 
-def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True):
+def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True):
     """Return ``dropout(relu(x @ w + bias))``, a dense layer's forward, in one fused kernel.
 
     Each step is optional: ``bias`` None skips the addition, ``relu`` False the ReLU,
@@ -126,7 +126,7 @@ def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True)
     of the (m, n) output is kept iff element ``i*n + j`` is kept by
     :func:`dropout_forward` with the same ``seed``. The result is bit-identical to
     ``matmul``, ``+ bias``, :func:`relu_forward` and :func:`dropout_forward` in turn;
-    no mask is returned, because :func:`relu_dropout_backward` needs only the output.
+    no mask is returned, because :func:`fused_linear_backward` needs only the output.
 
     Args:
         x: (m, k) float32/float64 array (a transposed view is not copied).
@@ -141,15 +141,16 @@ def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True)
     Example::
 
         >>> x = np.ones((2, 3), np.float32); w = np.ones((3, 4), np.float32)
-        >>> linear_forward(x, w, bias=np.zeros(4, np.float32), relu=True, p=0.5, seed=7).shape
+        >>> b = np.zeros(4, np.float32)
+        >>> fused_linear_forward(x, w, bias=b, relu=True, p=0.5, seed=7).shape
         (2, 4)
     """
-    m, n = _product_shape("linear_forward", ("x", x, False), ("w", w, False))
+    m, n = _product_shape("fused_linear_forward", ("x", x, False), ("w", w, False))
     if bias is not None:
         check_float_array("bias", bias)
-        check_same_dtype("linear_forward", x=x, bias=bias)
+        check_same_dtype("fused_linear_forward", x=x, bias=bias)
         if bias.shape != (n,):
-            raise ValueError(f"linear_forward: bias shape {bias.shape} != ({n},), "
+            raise ValueError(f"fused_linear_forward: bias shape {bias.shape} != ({n},), "
                              f"the columns of w {w.shape}")
         bias = np.ascontiguousarray(bias)
     relu = _check_flag("relu", relu)
@@ -161,16 +162,16 @@ def linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True)
     x, flip_x = _as_c_matrix(x)
     w, flip_w = _as_c_matrix(w)
     out = np.empty((m, n), dtype=x.dtype)
-    backend.implementations["matmul"].gemm_epilogue(
+    backend.implementations["matmul"].fused_linear_forward(
         x, w, out, flip_x, flip_w, bias, relu, dropout, seed if dropout else 0,
         dropout_threshold(p), dropout_scale(p, x.dtype, inverted), backend.get_num_threads())
     return out
 
 
-def relu_dropout_backward(grad_out, y, p, inverted=True, bias_grad=True):
+def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
     """Return ``(grad_in, grad_bias)``, gradients w.r.t. ``z = x @ w + bias`` and ``bias``.
 
-    The backward of ``y = dropout(relu(z))`` (the output of :func:`linear_forward`).
+    The backward of ``y = dropout(relu(z))`` (the output of :func:`fused_linear_forward`).
 
     ``d y / d z = scale`` where ``y > 0`` (the unit was kept and ReLU passed it), else 0,
     with ``scale = 1/(1-p)`` (1 when ``inverted`` is False): so
@@ -180,7 +181,7 @@ def relu_dropout_backward(grad_out, y, p, inverted=True, bias_grad=True):
 
     Args:
         grad_out: (m, n) gradient w.r.t. ``y``, float32 or float64.
-        y: the (m, n) forward output (of :func:`linear_forward`), same dtype.
+        y: the (m, n) forward output (of :func:`fused_linear_forward`), same dtype.
         p: the drop probability used in the forward.
         inverted: as in the forward.
         bias_grad: also return the bias gradient, an (n,) array.
@@ -188,15 +189,15 @@ def relu_dropout_backward(grad_out, y, p, inverted=True, bias_grad=True):
     Example::
 
         >>> g = np.ones((2, 2)); y = np.array([[0.0, 2.0], [2.0, 2.0]])
-        >>> relu_dropout_backward(g, y, 0.5)
+        >>> fused_linear_backward(g, y, 0.5)
         (array([[0., 2.],
                [2., 2.]]), array([2., 4.]))
     """
     check_float_array("grad_out", grad_out)
     check_float_array("y", y)
-    check_same_dtype("relu_dropout_backward", grad_out=grad_out, y=y)
+    check_same_dtype("fused_linear_backward", grad_out=grad_out, y=y)
     if grad_out.ndim != 2 or grad_out.shape != y.shape:
-        raise ValueError(f"relu_dropout_backward needs 2-D grad_out and y of one shape, "
+        raise ValueError(f"fused_linear_backward needs 2-D grad_out and y of one shape, "
                          f"got {grad_out.shape} and {y.shape}")
     p = check_probability(p)
     inverted = _check_flag("inverted", inverted)
@@ -205,7 +206,7 @@ def relu_dropout_backward(grad_out, y, p, inverted=True, bias_grad=True):
     yc = np.ascontiguousarray(y)
     grad_in = np.empty_like(g)
     grad_bias = np.empty(g.shape[1], dtype=g.dtype) if bias_grad else None
-    backend.implementations["relu_dropout"].relu_dropout_backward(
+    backend.implementations["fused_linear"].fused_linear_backward(
         g, yc, dropout_scale(p, g.dtype, inverted), grad_in, grad_bias,
         backend.get_num_threads())
     return grad_in, grad_bias

@@ -43,8 +43,8 @@ def gemm(a, b, out, trans_a, trans_b, n_threads):
     np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=out)
 
 
-def gemm_epilogue(a, b, out, trans_a, trans_b, bias, relu, dropout, seed, threshold, scale,
-                  n_threads):
+def fused_linear_forward(a, b, out, trans_a, trans_b, bias, relu, dropout, seed, threshold,
+                         scale, n_threads):
     """``out = dropout(relu(op(a) @ op(b) + bias))``; each step only when asked for.
 
     ``bias`` is None or an (n,) array; ``relu`` and ``dropout`` are flags; ``seed``,
@@ -86,7 +86,7 @@ def dropout_backward(grad_out, mask, scale, grad_in, n_threads):
     np.multiply(grad_out, scale, out=grad_in, where=mask.view(bool))
 
 
-def relu_dropout_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
+def fused_linear_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
     """``grad_in = grad_out * scale`` where ``y > 0``, else 0; ``grad_bias``: its column sums.
 
     For ``y = dropout(relu(z))`` with kept units scaled by ``scale``, ``y > 0`` exactly

@@ -1,13 +1,13 @@
 """Sequential: layers applied one after another."""
-from .fusion import run_layers
 from .module import Module
 
 
 class Sequential(Module):
     """Apply ``layers`` in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
-    Indexable (``model[0]``, slices give a new Sequential), iterable and sized. The
-    layers are registered under the names "0", "1", ... (as in PyTorch's state_dict).
+    Indexable by position (``model[0]``; slices give a new Sequential), iterable and
+    sized. The layers are registered under the names "0", "1", ... (as in PyTorch's
+    state_dict); ``nn.fuse`` keeps those names, so a fused model's may skip numbers.
 
     Example::
 
@@ -24,8 +24,9 @@ class Sequential(Module):
             setattr(self, str(i), layer)
 
     def forward(self, x):
-        # Linear -> ReLU -> Dropout runs execute as one fused kernel: same results.
-        return run_layers(list(self._modules.values()), x)
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
 
     def __getitem__(self, index):
         layers = list(self._modules.values())

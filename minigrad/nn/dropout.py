@@ -33,11 +33,9 @@ class Dropout(Module):
             numpy Generator; an int seeds this layer's own Generator once.
 
     Masks: ``last_mask`` holds the keep-mask drawn by the most recent training forward
-    run by this layer (None otherwise; inside ``Sequential`` a Linear -> ReLU -> Dropout
-    run is fused into one kernel that never materialises the mask, so ``last_mask`` is
-    then None too). ``nn.forward_with_masks`` collects or replays the masks of every
-    Dropout layer of a model (it sets ``capture_mask``/``replay_mask``, which keep the
-    layer out of fusion).
+    (None after an evaluation forward). ``nn.forward_with_masks`` collects or replays
+    the masks of every Dropout layer of a model. (``nn.fuse`` folds a Dropout that
+    follows Linear -> ReLU into an ``nn.FusedLinear``, whose kernel never stores a mask.)
     """
 
     def __init__(self, p=0.5, mode="inverted", rng=None):
@@ -48,8 +46,7 @@ class Dropout(Module):
         self.mode = mode
         self.rng = None if rng is None else as_generator(rng)
         self.last_mask = None
-        self.replay_mask = None
-        self.capture_mask = False
+        self.replay_mask = None  # set by nn.forward_with_masks for one forward
 
     def forward(self, x):
         inverted = self.mode == "inverted"

@@ -1,59 +1,77 @@
-"""Fusing Linear -> ReLU -> Dropout runs inside ``Sequential`` (an optimisation only).
+"""``fuse``: the explicit step that turns Linear -> ReLU [-> Dropout] runs into FusedLinear.
 
-``Sequential.forward`` hands its layers to ``run_layers``, which looks for a
-``Linear`` optionally followed by ``ReLU`` and then ``Dropout``, and runs each such run
-as one ``ops.fused.FusedLinear``: one GEMM whose write-back adds the bias, rectifies
-and drops (``minigrad.ops.fused`` explains the maths). The result is bit-identical to
-running the layers one by one: the same kernels' arithmetic, and the Dropout layer's
-own Generator draws the seed exactly as the unfused op would.
+Fusion is an optimisation you ask for, and can see: ``fuse(model)`` returns a model in
+which each run of an exact ``Linear``, ``ReLU`` and optional ``Dropout`` inside a
+``Sequential`` is one ``nn.FusedLinear`` (``repr`` shows it), computed by one kernel
+with bit-identical results. Layers of other types, subclasses included, are left as
+they are: a ``class MyDropout(nn.Dropout)`` keeps its own ``forward``.
 
-A Dropout layer is left out of a fused run when its mask is needed: a mask to replay
-(``replay_mask``) or to record (``capture_mask``, set by ``forward_with_masks``).
-``set_fusion(False)`` turns fusion off everywhere (to compare, or to debug).
+The fused model keeps the original layer names (the FusedLinear takes the Linear's
+name, the ReLU and Dropout names are gone), so its ``state_dict`` has the same keys and
+a checkpoint loads into either form. ``dropout_mlp`` fuses by default; pass
+``fused=False`` for the plain layers (to step through ``Dropout.forward``, or to read
+masks with ``nn.forward_with_masks``).
 """
-from ..ops.fused import fused_linear
-from ..random import draw_seed
+import copy
+
 from .activation import ReLU
+from .container import Sequential
 from .dropout import Dropout
+from .fused_linear import FusedLinear
 from .linear import Linear
-
-_enabled = True
-
-
-def set_fusion(enabled):
-    """Turn layer fusion in ``Sequential`` on (default) or off."""
-    global _enabled
-    _enabled = bool(enabled)
+from .module import Module
 
 
-def fusion_enabled():
-    """True unless ``set_fusion(False)`` turned layer fusion off."""
-    return _enabled
+def fuse(model):
+    """Return ``model`` with every Linear -> ReLU [-> Dropout] run of its Sequentials fused.
+
+    The argument is not changed. The result is a new tree of containers around the
+    same leaf layers and Parameters: train either model and both change (an optimizer
+    built on ``model.parameters()`` drives the fused model too). A leaf layer comes
+    back as it is.
+
+    Example::
+
+        >>> from minigrad.nn import Dropout, Linear, ReLU, Sequential, fuse
+        >>> model = Sequential(Dropout(0.2), Linear(784, 1024, rng=0), ReLU(), Dropout(0.5),
+        ...                    Linear(1024, 10, rng=1))
+        >>> fuse(model)
+        Sequential(
+          (0): Dropout(p=0.2, mode='inverted')
+          (1): FusedLinear(in_features=784, out_features=1024, bias=True, relu=True, p=0.5, mode='inverted')
+          (4): Linear(in_features=1024, out_features=10, bias=True)
+        )
+        >>> sorted(fuse(model).state_dict()) == sorted(model.state_dict())
+        True
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"fuse: model must be a minigrad.nn.Module, got {type(model).__name__}")
+    children = list(model._modules.items())
+    if not children:
+        return model  # a leaf layer: shared, not copied
+    fused = _fuse_runs(children) if isinstance(model, Sequential) else [
+        (name, None if child is None else fuse(child)) for name, child in children]
+    clone = copy.copy(model)  # same attributes; its registries are rebuilt below
+    object.__setattr__(clone, "_parameters", dict(model._parameters))
+    object.__setattr__(clone, "_modules", {})
+    for name, _ in children:
+        del clone.__dict__[name]
+    for name, child in fused:
+        setattr(clone, name, child)
+    return clone
 
 
-def _fusable_dropout(layer):
-    """True for a Dropout whose training-mode mask nobody needs to see."""
-    return (isinstance(layer, Dropout) and layer.training and layer.p > 0
-            and layer.replay_mask is None and not layer.capture_mask)
-
-
-def run_layers(layers, x):
-    """Apply ``layers`` in order to ``x``, fusing Linear[-ReLU[-Dropout]] runs."""
-    i, n = 0, len(layers)
-    while i < n:
-        layer = layers[i]
-        if not (_enabled and type(layer) is Linear):
-            x = layer(x)
+def _fuse_runs(children):
+    """The ``(name, layer)`` list of a Sequential with its Linear-ReLU[-Dropout] runs fused."""
+    fused, i = [], 0
+    while i < len(children):
+        name, layer = children[i]
+        following = [child for _, child in children[i + 1:i + 3]]
+        if type(layer) is Linear and following and type(following[0]) is ReLU:
+            dropout = following[1] if len(following) > 1 and type(following[1]) is Dropout else None
+            fused.append((name, FusedLinear(layer, dropout)))
+            i += 2 if dropout is None else 3
+        else:
+            fused.append((name, None if layer is None else fuse(layer)))
             i += 1
-            continue
-        relu = i + 1 < n and type(layers[i + 1]) is ReLU
-        dropout = layers[i + 2] if relu and i + 2 < n and _fusable_dropout(layers[i + 2]) else None
-        p, seed, inverted = 0.0, None, True
-        if dropout is not None:
-            p, inverted = dropout.p, dropout.mode == "inverted"
-            seed = draw_seed(dropout.rng)
-            dropout.last_mask = None
-        x = fused_linear(x, layer.weight, layer.bias, relu=relu, p=p, seed=seed,
-                         inverted=inverted)
-        i += 1 + relu + (dropout is not None)
-    return x
+    return fused

@@ -5,6 +5,7 @@ replay exactly that network (to inspect it, or to check gradients exactly), or r
 network whose masks you chose by hand.
 """
 from .dropout import Dropout
+from .fused_linear import FusedLinear
 
 
 def dropout_layers(model):
@@ -26,6 +27,14 @@ def forward_with_masks(model, x, masks=None):
         The output and the list of keep-masks the Dropout layers used (None for a layer
         that was inactive).
     """
+    fused = [name for name, m in model.named_modules() if isinstance(m, FusedLinear) and m.p > 0]
+    if fused:
+        raise ValueError(
+            f"forward_with_masks: layers {fused} are FusedLinear with dropout, whose kernel "
+            "never materialises a mask; run the unfused model instead (nn.fuse returned a "
+            "new model and left its argument unfused, with the same parameters), or build "
+            "it with dropout_mlp(..., fused=False) and load_state_dict(model.state_dict()): "
+            "the keys are the same")
     layers = dropout_layers(model)
     if masks is not None and len(masks) != len(layers):
         raise ValueError(f"forward_with_masks: got {len(masks)} masks for "
@@ -36,10 +45,8 @@ def forward_with_masks(model, x, masks=None):
     try:
         for layer, mask in zip(layers, masks or [None] * len(layers)):
             layer.replay_mask = mask
-            layer.capture_mask = True
         out = model(x)
     finally:
         for layer in layers:
             layer.replay_mask = None
-            layer.capture_mask = False
     return out, [layer.last_mask for layer in layers]

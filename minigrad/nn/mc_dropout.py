@@ -9,13 +9,15 @@ import numpy as np
 
 from ..autograd import no_grad
 from .dropout import Dropout
+from .fused_linear import FusedLinear
 
 
 def mc_dropout_predict(model, x, samples=100, transform=None):
     """Mean and standard deviation of ``samples`` stochastic forward passes.
 
-    Dropout layers are switched to training mode for the passes (every other layer
-    stays as it was) and restored afterwards; no graph is recorded.
+    Dropout layers (and ``FusedLinear`` layers, whose dropout is fused) are switched
+    to training mode for the passes (every other layer stays as it was) and restored
+    afterwards; no graph is recorded.
 
     Args:
         model: a Module with Dropout layers.
@@ -29,7 +31,7 @@ def mc_dropout_predict(model, x, samples=100, transform=None):
     """
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ValueError(f"mc_dropout_predict: samples must be a positive int, got {samples!r}")
-    layers = [m for m in model.modules() if isinstance(m, Dropout)]
+    layers = [m for m in model.modules() if isinstance(m, (Dropout, FusedLinear))]
     modes = [layer.training for layer in layers]
     try:
         for layer in layers:

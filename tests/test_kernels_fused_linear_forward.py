@@ -1,11 +1,11 @@
-"""The fused dense-layer forward ``gemm_epilogue`` (bias + ReLU + dropout after the GEMM).
+"""The fused dense-layer forward ``fused_linear_forward`` (bias + ReLU + dropout after the GEMM).
 
 Oracles:
 
 * the unfused compiled sequence ``gemm``, numpy's ``+ bias`` (same dtype),
   ``relu_forward``, ``dropout_forward``: the fused kernel must match it BIT FOR BIT,
   on one and two threads;
-* the numpy twin ``reference.gemm_epilogue``: to the GEMM's rounding (np.matmul adds in
+* the numpy twin ``reference.fused_linear_forward``: to the GEMM's rounding (np.matmul adds in
   another order), with the same dropout pattern wherever the unit is nonzero before
   dropout.
 """
@@ -53,7 +53,7 @@ def dropout_args(p, dtype, inverted=True):
 def fused(a, b, trans_a, trans_b, bias, use_relu, use_dropout, seed, p, n_threads, m, n):
     """The compiled fused kernel, on an output pre-filled with garbage (it must overwrite)."""
     out = np.full((m, n), np.nan, dtype=a.dtype)
-    mm.gemm_epilogue(a, b, out, trans_a, trans_b, bias, use_relu, use_dropout, seed,
+    mm.fused_linear_forward(a, b, out, trans_a, trans_b, bias, use_relu, use_dropout, seed,
                      *dropout_args(p, a.dtype), n_threads)
     return out
 
@@ -80,7 +80,7 @@ def unfused(a, b, trans_a, trans_b, bias, use_relu, use_dropout, seed, p, m, n):
 def twin(a, b, trans_a, trans_b, bias, use_relu, use_dropout, seed, p, m, n):
     out = np.empty((m, n), dtype=a.dtype)
     with np.errstate(all="ignore"):
-        reference.gemm_epilogue(a, b, out, trans_a, trans_b, bias, use_relu, use_dropout,
+        reference.fused_linear_forward(a, b, out, trans_a, trans_b, bias, use_relu, use_dropout,
                                 seed, *dropout_args(p, a.dtype), 1)
     return out
 
@@ -214,16 +214,16 @@ def test_matches_twin_to_rounding_with_the_same_dropout_pattern(
 def test_kernel_rejects_misaligned_shapes_and_bias_length():
     a, b = np.ones((3, 4)), np.ones((4, 2))
     with pytest.raises(ValueError, match="do not align"):
-        mm.gemm_epilogue(a, np.ones((5, 2)), np.empty((3, 2)), False, False, None,
+        mm.fused_linear_forward(a, np.ones((5, 2)), np.empty((3, 2)), False, False, None,
                          False, False, 0, 0, 1.0, 1)
     with pytest.raises(ValueError, match="bias has length 3"):
-        mm.gemm_epilogue(a, b, np.empty((3, 2)), False, False, np.ones(3),
+        mm.fused_linear_forward(a, b, np.empty((3, 2)), False, False, np.ones(3),
                          False, False, 0, 0, 1.0, 1)
 
 
 def test_signature_is_the_twins():
-    assert (inspect.signature(mm.gemm_epilogue)
-            == inspect.signature(reference.gemm_epilogue))
+    assert (inspect.signature(mm.fused_linear_forward)
+            == inspect.signature(reference.fused_linear_forward))
 
 
 # --- through the dispatch layer -------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_dispatch_linear_forward_equals_the_separate_dispatch_calls(
     with backend_settings("compiled", "minigrad", n_threads):
         if backend.implementations["matmul"] is not mm:
             pytest.skip("compiled matmul unavailable")
-        out = dispatch.linear_forward(x, w, bias=bias, relu=use_relu, p=p, seed=seed,
+        out = dispatch.fused_linear_forward(x, w, bias=bias, relu=use_relu, p=p, seed=seed,
                                       inverted=inverted)
         expected = dispatch.matmul(x, w)
         if bias is not None:
@@ -264,40 +264,40 @@ def test_dispatch_linear_forward_runs_the_twin_when_numpy_is_selected(backend_na
     bias = rng.standard_normal(11)
     with backend_settings(backend_name, matmul):
         assert backend.implementations["matmul"] is reference
-        out = dispatch.linear_forward(x, w, bias=bias, relu=True, p=0.4, seed=77)
+        out = dispatch.fused_linear_forward(x, w, bias=bias, relu=True, p=0.4, seed=77)
     assert_bits_equal(out, twin(x, w, False, False, bias, True, True, 77, 0.4, 9, 11))
 
 
 def test_dispatch_linear_forward_validates():
     x, w, b = np.ones((3, 4)), np.ones((4, 2)), np.ones(2)
     with pytest.raises(TypeError, match="float32 or float64"):
-        dispatch.linear_forward(x.astype(np.int64), w)
+        dispatch.fused_linear_forward(x.astype(np.int64), w)
     with pytest.raises(TypeError, match="numpy array"):
-        dispatch.linear_forward(x.tolist(), w)
+        dispatch.fused_linear_forward(x.tolist(), w)
     with pytest.raises(TypeError, match="same dtype"):
-        dispatch.linear_forward(x.astype(np.float32), w)
+        dispatch.fused_linear_forward(x.astype(np.float32), w)
     with pytest.raises(TypeError, match="same dtype"):
-        dispatch.linear_forward(x, w, bias=b.astype(np.float32))
+        dispatch.fused_linear_forward(x, w, bias=b.astype(np.float32))
     with pytest.raises(ValueError, match="2-D"):
-        dispatch.linear_forward(np.ones(4), w)
+        dispatch.fused_linear_forward(np.ones(4), w)
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(5, 2\)"):
-        dispatch.linear_forward(x, np.ones((5, 2)))
+        dispatch.fused_linear_forward(x, np.ones((5, 2)))
     with pytest.raises(ValueError, match="bias shape"):
-        dispatch.linear_forward(x, w, bias=np.ones(3))
+        dispatch.fused_linear_forward(x, w, bias=np.ones(3))
     with pytest.raises(ValueError, match="bias shape"):
-        dispatch.linear_forward(x, w, bias=np.ones((1, 2)))
+        dispatch.fused_linear_forward(x, w, bias=np.ones((1, 2)))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        dispatch.linear_forward(x, w, p=1.5, seed=0)
+        dispatch.fused_linear_forward(x, w, p=1.5, seed=0)
     with pytest.raises(TypeError, match="real number"):
-        dispatch.linear_forward(x, w, p="0.5", seed=0)
+        dispatch.fused_linear_forward(x, w, p="0.5", seed=0)
     with pytest.raises(TypeError, match="seed must be an int"):
-        dispatch.linear_forward(x, w, p=0.5)              # p > 0 needs a seed
+        dispatch.fused_linear_forward(x, w, p=0.5)              # p > 0 needs a seed
     with pytest.raises(ValueError, match="seed"):
-        dispatch.linear_forward(x, w, p=0.5, seed=2**64)
+        dispatch.fused_linear_forward(x, w, p=0.5, seed=2**64)
     with pytest.raises(TypeError, match="relu must be a bool"):
-        dispatch.linear_forward(x, w, relu="yes")
+        dispatch.fused_linear_forward(x, w, relu="yes")
     with pytest.raises(TypeError, match="inverted must be a bool"):
-        dispatch.linear_forward(x, w, p=0.5, seed=1, inverted=None)
+        dispatch.fused_linear_forward(x, w, p=0.5, seed=1, inverted=None)
     # p = 0 needs no seed, and the seed (when given) changes nothing.
-    assert_bits_equal(dispatch.linear_forward(x, w, bias=b, relu=True),
-                      dispatch.linear_forward(x, w, bias=b, relu=True, seed=3))
+    assert_bits_equal(dispatch.fused_linear_forward(x, w, bias=b, relu=True),
+                      dispatch.fused_linear_forward(x, w, bias=b, relu=True, seed=3))

@@ -1,4 +1,4 @@
-"""The fused backward of bias + ReLU + dropout (``minigrad._ext.relu_dropout``).
+"""The fused backward of bias + ReLU + dropout (``minigrad._ext.fused_linear``).
 
 Oracles: the numpy twin (bit for bit); the separate kernels relu_backward,
 apply_dropout_mask and numpy's ``sum(axis=0)`` (bit for bit, where numpy adds rows in
@@ -17,7 +17,7 @@ from elementwise_helpers import SEEDS, THREADS, assert_bits_equal, float_vectors
 from minigrad import backend
 from minigrad.kernels import dispatch, reference
 
-relu_dropout = pytest.importorskip("minigrad._ext.relu_dropout")
+fused_linear_kernels = pytest.importorskip("minigrad._ext.fused_linear")
 
 DTYPES = (np.float32, np.float64)
 # (m, n): empty, one row/column, odd, and large enough for two threads (>= 65536 elements).
@@ -45,7 +45,7 @@ def compiled(g, y, scale, bias_grad, n_threads):
     """The kernel, on outputs pre-filled with garbage (it must overwrite them)."""
     grad_in = np.full_like(g, np.nan)
     grad_bias = np.full(g.shape[1], np.nan, g.dtype) if bias_grad else None
-    relu_dropout.relu_dropout_backward(g, y, scale, grad_in, grad_bias, n_threads)
+    fused_linear_kernels.fused_linear_backward(g, y, scale, grad_in, grad_bias, n_threads)
     return grad_in, grad_bias
 
 
@@ -53,7 +53,7 @@ def twin(g, y, scale, bias_grad):
     grad_in = np.empty_like(g)
     grad_bias = np.empty(g.shape[1], g.dtype) if bias_grad else None
     with np.errstate(all="ignore"):
-        reference.relu_dropout_backward(g, y, scale, grad_in, grad_bias, 1)
+        reference.fused_linear_backward(g, y, scale, grad_in, grad_bias, 1)
     return grad_in, grad_bias
 
 
@@ -156,13 +156,13 @@ def test_equals_relu_backward_then_dropout_mask_then_sum(dtype, shape, p, invert
     z = rng.standard_normal(shape).astype(dtype)
     z.reshape(-1)[rng.integers(0, z.size, 4)] = np.array([np.nan, np.inf, -np.inf, -0.0], dtype)
     g = rng.standard_normal(shape).astype(dtype)
-    with compiled_kernel("relu_dropout", relu_dropout, n_threads):
+    with compiled_kernel("fused_linear", fused_linear_kernels, n_threads):
         relu_out = dispatch.relu_forward(z)
         y, mask = dispatch.dropout_forward(relu_out, p, seed, inverted=inverted)
         with np.errstate(all="ignore"):
             expected = dispatch.apply_dropout_mask(dispatch.relu_backward(g, relu_out), mask,
                                                    p, inverted=inverted)
-        grad_in, grad_bias = dispatch.relu_dropout_backward(g, y, p, inverted=inverted)
+        grad_in, grad_bias = dispatch.fused_linear_backward(g, y, p, inverted=inverted)
     assert_bits_equal(grad_in, expected)
     if n >= 2:
         assert_bits_equal(grad_bias, expected.sum(axis=0))
@@ -173,7 +173,7 @@ def test_equals_relu_backward_then_dropout_mask_then_sum(dtype, shape, p, invert
 
 @pytest.mark.parametrize("p,inverted", [(0.0, True), (0.3, True), (0.3, False)])
 def test_gradients_match_finite_differences(p, inverted):
-    """L = sum(r * linear_forward(x, w, bias)) in float64 with the seed fixed.
+    """L = sum(r * fused_linear_forward(x, w, bias)) in float64 with the seed fixed.
 
     Then the layer is piecewise linear in x and the bias, so central differences are
     exact up to rounding away from the kinks (z = 0): dL/dbias = grad_bias and
@@ -184,11 +184,11 @@ def test_gradients_match_finite_differences(p, inverted):
     bias, r = rng.standard_normal(4), rng.standard_normal((6, 4))
 
     def loss(x, b):
-        return float(np.sum(r * dispatch.linear_forward(x, w, bias=b, relu=True, p=p,
+        return float(np.sum(r * dispatch.fused_linear_forward(x, w, bias=b, relu=True, p=p,
                                                         seed=99, inverted=inverted)))
 
-    y = dispatch.linear_forward(x, w, bias=bias, relu=True, p=p, seed=99, inverted=inverted)
-    grad_in, grad_bias = dispatch.relu_dropout_backward(r, y, p, inverted=inverted)
+    y = dispatch.fused_linear_forward(x, w, bias=bias, relu=True, p=p, seed=99, inverted=inverted)
+    grad_in, grad_bias = dispatch.fused_linear_backward(r, y, p, inverted=inverted)
     h = 1e-6
     numeric_bias = [(loss(x, bias + h * e) - loss(x, bias - h * e)) / (2 * h)
                     for e in np.eye(4)]
@@ -203,18 +203,18 @@ def test_gradients_match_finite_differences(p, inverted):
 def test_kernel_checks_shapes_and_threads():
     g = np.ones((3, 4))
     with pytest.raises(ValueError, match="shapes differ"):
-        relu_dropout.relu_dropout_backward(g, np.ones((4, 3)), 1.0, np.empty((3, 4)), None, 1)
+        fused_linear_kernels.fused_linear_backward(g, np.ones((4, 3)), 1.0, np.empty((3, 4)), None, 1)
     with pytest.raises(ValueError, match="shapes differ"):
-        relu_dropout.relu_dropout_backward(g, g, 1.0, np.empty((3, 5)), None, 1)
+        fused_linear_kernels.fused_linear_backward(g, g, 1.0, np.empty((3, 5)), None, 1)
     with pytest.raises(ValueError, match="grad_bias has length 3"):
-        relu_dropout.relu_dropout_backward(g, g, 1.0, np.empty((3, 4)), np.empty(3), 1)
+        fused_linear_kernels.fused_linear_backward(g, g, 1.0, np.empty((3, 4)), np.empty(3), 1)
     with pytest.raises(ValueError, match="n_threads"):
-        relu_dropout.relu_dropout_backward(g, g, 1.0, np.empty((3, 4)), None, 0)
+        fused_linear_kernels.fused_linear_backward(g, g, 1.0, np.empty((3, 4)), None, 0)
 
 
 def test_signature_is_the_twins():
-    assert (inspect.signature(relu_dropout.relu_dropout_backward)
-            == inspect.signature(reference.relu_dropout_backward))
+    assert (inspect.signature(fused_linear_kernels.fused_linear_backward)
+            == inspect.signature(reference.fused_linear_backward))
 
 
 @given(st.data(), st.sampled_from([(1, 1), (3, 5), (17, 31), (301, 333)]), PROBABILITIES,
@@ -223,37 +223,37 @@ def test_dispatch_handles_strided_views(data, shape, p, n_threads):
     g2 = data.draw(float_vectors(size=shape[0] * shape[1])).reshape(shape)
     y2 = data.draw(float_vectors(dtype=g2.dtype, size=g2.size)).reshape(shape)
     expected = twin(g2, y2, scale_of(p, g2.dtype), True)
-    with compiled_kernel("relu_dropout", relu_dropout, n_threads):
+    with compiled_kernel("fused_linear", fused_linear_kernels, n_threads):
         read_only = y2.copy()
         read_only.setflags(write=False)
         for g, y in ((g2, y2), (np.asfortranarray(g2), read_only),
                      (g2.copy()[::-1][::-1], np.asfortranarray(y2))):
-            grad_in, grad_bias = dispatch.relu_dropout_backward(g, y, p)
+            grad_in, grad_bias = dispatch.fused_linear_backward(g, y, p)
             assert_bits_equal(grad_in, expected[0])
             assert_sums_equal(grad_bias, expected[1])
-        assert dispatch.relu_dropout_backward(g2, y2, p, bias_grad=False)[1] is None
+        assert dispatch.fused_linear_backward(g2, y2, p, bias_grad=False)[1] is None
 
 
 def test_dispatch_uses_the_twin_on_the_numpy_backend():
     g = np.random.default_rng(0).standard_normal((4, 6))
     with backend_settings("numpy"):
-        assert backend.implementations["relu_dropout"] is reference
-        grad_in, grad_bias = dispatch.relu_dropout_backward(g, g, 0.5)
+        assert backend.implementations["fused_linear"] is reference
+        grad_in, grad_bias = dispatch.fused_linear_backward(g, g, 0.5)
     assert_bits_equal(grad_in, twin(g, g, scale_of(0.5, g.dtype), True)[0])
 
 
 def test_dispatch_validates():
     g = np.ones((3, 4))
     with pytest.raises(TypeError, match="float32 or float64"):
-        dispatch.relu_dropout_backward(g.astype(np.int32), g, 0.5)
+        dispatch.fused_linear_backward(g.astype(np.int32), g, 0.5)
     with pytest.raises(TypeError, match="same dtype"):
-        dispatch.relu_dropout_backward(g, g.astype(np.float32), 0.5)
+        dispatch.fused_linear_backward(g, g.astype(np.float32), 0.5)
     with pytest.raises(ValueError, match="2-D"):
-        dispatch.relu_dropout_backward(np.ones(4), np.ones(4), 0.5)
+        dispatch.fused_linear_backward(np.ones(4), np.ones(4), 0.5)
     with pytest.raises(ValueError, match=r"\(3, 4\) and \(4, 3\)"):
-        dispatch.relu_dropout_backward(g, g.T, 0.5)
+        dispatch.fused_linear_backward(g, g.T, 0.5)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        dispatch.relu_dropout_backward(g, g, -0.5)
+        dispatch.fused_linear_backward(g, g, -0.5)
     with pytest.raises(TypeError, match="bias_grad must be a bool"):
-        dispatch.relu_dropout_backward(g, g, 0.5, bias_grad=1)
-    assert math.isfinite(dispatch.relu_dropout_backward(g, g, 0.5)[1].sum())
+        dispatch.fused_linear_backward(g, g, 0.5, bias_grad=1)
+    assert math.isfinite(dispatch.fused_linear_backward(g, g, 0.5)[1].sum())

@@ -1,6 +1,6 @@
 """Backward of a dense layer's ``y = dropout(relu(x @ w + bias))`` below the matmul, in one pass.
 
-For the forward of ``gemm_epilogue`` (matmul.pyx), with kept units scaled by ``scale``
+For the forward of ``fused_linear_forward`` (matmul.pyx), with kept units scaled by ``scale``
 (``1/(1-p)``, inverted dropout, or 1, the paper's weight-scaling mode):
 
     d y[i, j] / d z[i, j] = scale  if y[i, j] > 0  else 0,     z = x @ w + bias
@@ -59,7 +59,7 @@ cdef void _backward_columns(const floating* grad_out, const floating* y, floatin
             grad_bias[j] = grad_bias[j] + grad_in[row + j]
 
 
-def relu_dropout_backward(const floating[:, ::1] grad_out, const floating[:, ::1] y,
+def fused_linear_backward(const floating[:, ::1] grad_out, const floating[:, ::1] y,
                           floating scale, floating[:, ::1] grad_in, grad_bias,
                           int n_threads):
     """``grad_in = grad_out * scale`` where ``y > 0``, else 0; ``grad_bias`` its column sums.
@@ -82,7 +82,7 @@ def relu_dropout_backward(const floating[:, ::1] grad_out, const floating[:, ::1
 
         >>> g = np.ones((2, 3)); y = np.array([[0.0, 2.0, 4.0], [2.0, 0.0, 6.0]])
         >>> grad_in = np.empty_like(g); grad_bias = np.empty(3)
-        >>> relu_dropout_backward(g, y, 2.0, grad_in, grad_bias, 1)
+        >>> fused_linear_backward(g, y, 2.0, grad_in, grad_bias, 1)
         >>> grad_in, grad_bias
         (array([[0., 2., 2.],
                [2., 0., 2.]]), array([2., 2., 4.]))
@@ -94,7 +94,7 @@ def relu_dropout_backward(const floating[:, ::1] grad_out, const floating[:, ::1
     cdef int t, n_chunks
     if (y.shape[0] != m or y.shape[1] != n or grad_in.shape[0] != m
             or grad_in.shape[1] != n):
-        raise ValueError(f"relu_dropout_backward: shapes differ (grad_out ({m}, {n}), "
+        raise ValueError(f"fused_linear_backward: shapes differ (grad_out ({m}, {n}), "
                          f"y ({y.shape[0]}, {y.shape[1]}), "
                          f"grad_in ({grad_in.shape[0]}, {grad_in.shape[1]}))")
     if n_threads < 1:
@@ -102,7 +102,7 @@ def relu_dropout_backward(const floating[:, ::1] grad_out, const floating[:, ::1
     if grad_bias is not None:
         bias_view = grad_bias
         if bias_view.shape[0] != n:
-            raise ValueError(f"relu_dropout_backward: grad_bias has length "
+            raise ValueError(f"fused_linear_backward: grad_bias has length "
                              f"{bias_view.shape[0]}, grad_out has {n} columns")
         if n > 0:
             bias_ptr = &bias_view[0]

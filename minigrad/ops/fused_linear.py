@@ -3,7 +3,7 @@
 Unfused, a hidden layer makes four passes over its (batch, units) output: the GEMM
 writes it, the bias add, ReLU and dropout each read and write it again, and dropout
 also stores a mask for backward. Here the GEMM's write-back does all of it while each
-block of the output is still in cache (``dispatch.linear_forward``).
+block of the output is still in cache (``dispatch.fused_linear_forward``).
 
 Backward needs no mask. With inverted dropout (scale s = 1/(1-p), or s = 1 under the
 weight-scaling rule) a unit's output is y = s * relu(z) if kept, else 0, so
@@ -15,9 +15,9 @@ for any linear layer, dW = x.T @ dz, db = sum over the batch of dz, dx = dz @ W.
 
 For the same seed the fused op draws the same mask as the unfused ops
 (``relu`` then ``dropout``): same GEMM, same hash of (seed, element index), same
-arithmetic, hence bit-identical outputs and gradients (``tests/test_fused.py``).
-This op is an optimisation that ``nn.Sequential`` applies behind the layer API; the
-unfused ops remain the reference.
+arithmetic, hence bit-identical outputs and gradients (``tests/test_nn_fused_linear.py``).
+The layer ``minigrad.nn.FusedLinear`` runs this op (``minigrad.nn.fuse`` puts it in a
+model); the unfused ops remain the reference.
 """
 from ..autograd import Function
 from ..kernels import dispatch
@@ -29,7 +29,7 @@ class FusedLinear(Function):
     def forward(self, x, w, b=None, *, relu, p, seed, inverted):
         self.relu, self.p, self.inverted = relu, p, inverted
         self.has_bias = b is not None
-        y = dispatch.linear_forward(x, w, b, relu=relu, p=p, seed=seed, inverted=inverted)
+        y = dispatch.fused_linear_forward(x, w, b, relu=relu, p=p, seed=seed, inverted=inverted)
         self.save_for_backward(x, w, y)
         return y
 
@@ -38,7 +38,7 @@ class FusedLinear(Function):
         need_x, need_w = self.needs_input_grad[:2]
         need_b = self.has_bias and self.needs_input_grad[2]
         if self.relu:
-            dz, _ = dispatch.relu_dropout_backward(grad, y, self.p, self.inverted,
+            dz, _ = dispatch.fused_linear_backward(grad, y, self.p, self.inverted,
                                                    bias_grad=False)
         else:
             dz = grad
