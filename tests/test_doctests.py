@@ -1,4 +1,4 @@
-"""Every ``>>>`` example in minigrad's docstrings runs, on whichever backend is selected.
+"""Every ``>>>`` example in minigrad's docstrings and in docs/TOUR.md runs, on either backend.
 
 The examples are documentation that executes (tinygrad's habit): an example that no
 longer matches the code fails here, on the installed package and in CI on both
@@ -8,12 +8,16 @@ examples join without a list to keep.
 import doctest
 import importlib
 import pkgutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minigrad
 
+OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+TOUR = next(parent / "docs" / "TOUR.md" for parent in Path(__file__).resolve().parents
+            if (parent / "docs" / "TOUR.md").is_file())
 MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(minigrad.__path__, "minigrad.")
                  if not name.startswith(("minigrad._ext", "minigrad.__main__")))
 
@@ -22,7 +26,7 @@ MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(minigrad.__path__,
 def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    runner = doctest.DocTestRunner(optionflags=OPTIONS)
     with np.printoptions(legacy=False):
         for test in finder.find(module, name):
             runner.run(test)
@@ -38,3 +42,11 @@ def test_the_walk_finds_the_examples():
         attempted += sum(len(t.examples) for t in doctest.DocTestFinder().find(module, name))
     assert {"minigrad.nn.linear", "minigrad.optim.sgd", "minigrad.data.idx"} <= set(MODULES)
     assert attempted >= 30, attempted
+
+
+def test_the_guided_tour_runs():
+    with np.printoptions(legacy=False):
+        result = doctest.testfile(str(TOUR), module_relative=False, optionflags=OPTIONS,
+                                  report=True)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples in {TOUR} failed"
+    assert result.attempted >= 30, result.attempted
