@@ -6,14 +6,14 @@
  * Everything else in the GEMM (blocking, packing, threads) is Cython in matmul.pyx.
  * These two routines are C because they are where the exact instruction stream
  * matters, and the compiler did not reliably vectorise the equivalent Cython loops.
- * Micro-kernel, measured with GCC 12, -O3 -march=native (AVX-512), one thread (MR x NR
- * = 8 x 32 then): the Cython version (acc[i*NR + j] += a[i] * b[j] over a local C
- * array) compiled to the ideal loop for float32 (67-73 GFLOP/s, the same as this file), but for float64 GCC
- * vectorised across the MR rows instead and shuffled the tile with permutes on every
- * k step: 5.5 GFLOP/s against 30 for this kernel (2-3 with MR = 6). GCC/Clang "vector
- * extensions" say what we mean -- "this accumulator is a vector of 16 floats" --
- * without tying the code to one instruction set: the compiler lowers the same source
- * to AVX-512, AVX2, SSE2 or NEON, whichever the build allows (-march=native or not).
+ * With GCC 12, -O3 -march=native (AVX-512), the Cython micro-kernel (acc[i*NR + j] +=
+ * a[i] * b[j] over a local C array) compiled to the ideal loop for float32, as fast as
+ * this file, but for float64 GCC vectorised across the MR rows instead and shuffled the
+ * tile with permutes on every k step, several times slower than this kernel (measured:
+ * docs/KERNELS.md). GCC/Clang "vector extensions" say what we mean -- "this
+ * accumulator is a vector of 16 floats" -- without tying the code to one instruction
+ * set: the compiler lowers the same source to AVX-512, AVX2, SSE2 or NEON, whichever
+ * the build allows (-march=native or not).
  * Compilers without vector extensions get the plain-C loops (also selected by
  * defining MG_PLAIN_C, to test that path: build a copy of matmul.pyx with it).
  *
@@ -25,14 +25,9 @@
  *   AVX-512 (32 vector registers): MR = 6, NV = 4 (NR = 64 floats / 32 doubles):
  *       24 accumulators + 4 B vectors + 1 broadcast = 29 registers, 10 loads per 24 FMAs;
  *   otherwise (16 registers):       MR = 6, NV = 2: 12 accumulators, 15 registers.
- * Measured on the Zen 4 machine this was tuned on (float32, one thread, GFLOP/s at the
- * MLP shapes 128x784x1024 / 784x128x1024 (A.T) / 128x1024x784 (B.T) / 128x1024x1024 /
- * 1024^3, numpy's OpenBLAS interleaved in the same run):
- *       MR x NR  8 x 32:  81  91  70  87  84     (numpy  87  91  79  89  96)
- *               12 x 32:  79  94  71  82  85
- *                8 x 48:  86  98  75  91  90
- *                4 x 64:  75  78  71  76  77
- *                6 x 64:  89 100  73  95  93   <- chosen
+ * MR x NR = 6 x 64 was chosen by measurement against 8 x 32, 12 x 32, 8 x 48 and 4 x 64,
+ * at the MLP's shapes, float32, one thread, on the Zen 4 machine it was tuned on:
+ * docs/KERNELS.md.
  *
  * Packed layouts (see pack_a / pack_b in matmul.pyx): A panel element (i, p) at
  * a[p*MR + i]; B panel element (p, j) at b[p*NR + j]. C is row-major with stride ldc.
@@ -142,9 +137,9 @@ MG_DEFINE_KERNEL(mg_kernel_d, double, mg_vd)
 
 /* dst[p][j] = src[j][p] for a 4 x 4 block of floats (row strides lds, ldd): the inner
  * step of packing a transposed B. Four vector loads, eight shuffles, four stores,
- * instead of sixteen scalar loads and stores (GCC did not vectorise the scalar loop;
- * measured at 128x1024 @ (784x1024).T: B-transposed products went from ~15% slower than
- * the untransposed form to the same speed, and from 2x slower to the same at m = 8). */
+ * instead of sixteen scalar loads and stores (GCC did not vectorise the scalar loop,
+ * which left B-transposed products slower than the untransposed form; with this one
+ * they run at the same speed: docs/KERNELS.md). */
 #if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && !defined(MG_PLAIN_C)
 typedef float mg_v4sf __attribute__((vector_size(16)));
 static inline void mg_transpose4x4_s(const float *src, Py_ssize_t lds, float *dst,

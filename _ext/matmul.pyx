@@ -37,13 +37,14 @@ into vector FMAs (see ``gemm_microkernel.h`` for why that part is written in C).
 Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
 
 * ``MR x NR`` = 6 x 64 (float32) / 6 x 32 (float64) with AVX-512: 24 vector
-  accumulators out of 32 registers (the tile shape was picked by measurement; see
-  gemm_microkernel.h). Without AVX-512 (16 vector registers) 6 x 2 vectors.
+  accumulators out of 32 registers (the tile shape was chosen by measurement: see
+  gemm_microkernel.h and docs/KERNELS.md). Without AVX-512 (16 vector registers)
+  6 x 2 vectors.
 * ``KC`` = 256: a B micro-panel (KC x NR, 64 KiB float32) is reused by every A panel
   of the block, an A micro-panel (MR x KC, 6 KiB) sits in L1 while it is used. The B
   panel is bigger than L1, so it streams from L2: 256 bytes per 24 vector FMAs, well
-  within L2 bandwidth. Longer slices mean fewer passes over C; 192, 256 and 384
-  measured the same within noise here (and 128 slightly slower with an 8 x 32 tile).
+  within L2 bandwidth. Longer slices mean fewer passes over C; among the lengths
+  measured here, 256 was as fast as any (docs/KERNELS.md).
 * ``MC`` = 132 rows (a multiple of MR = 6, and >= 128 so that a batch of 128 is one
   block): the A block, MC x KC (132 KiB float32), sits in L2 next to the B block.
 * ``NC`` <= 1024 columns: the B block, KC x NC, at most 1 MiB float32 (L2/L3). The

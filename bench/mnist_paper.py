@@ -55,14 +55,11 @@ from minigrad.history import write_history  # noqa: E402
 from minigrad.training import TrainConfig, train  # noqa: E402
 
 #: the optimiser recipe shared by every row (overridable on the command line). lr is in
-#: the papers' formulation (paper_momentum). Pilot, 3x1024 dropout + max-norm, full
-#: MNIST, seed 0: lr 1.0 -> 7.26% / 5.32% test error after 1 / 2 epochs (loss 0.70 after
-#: one epoch: noisy); lr 3.0 diverged (90%). Pilots of 20 epochs (runs/pilot, judged on
-#: the training loss): lr 1.0 fits worse than 0.5 (loss 0.109 vs 0.075 at epoch 20 under
-#: the same x0.9 decay), momentum 0.99 instead of 0.95 changed nothing (0.0765), and a
-#: constant lr 0.1 or 0.2 fits slower than a decaying one. The learning rate is annealed
-#: linearly to zero over the run's --epochs (``lr_anneal_epochs``), instead of the papers'
-#: x0.998-per-epoch decay that suits 3000 epochs: see docs/RESULTS.md.
+#: the papers' formulation (paper_momentum). lr 0.5 and the final momentum 0.95 were
+#: chosen by pilot runs (their figures: docs/RESULTS.md, "How the recipe was chosen",
+#: and bench/README.md). The learning rate is annealed linearly to zero over the run's
+#: --epochs (``lr_anneal_epochs``), instead of the papers' x0.998-per-epoch decay that
+#: suits 3000 epochs: see docs/RESULTS.md.
 RECIPE = dict(lr=0.5, lr_decay=1.0, momentum_start=0.5, momentum_end=0.95,
               momentum_epochs=10, batch_size=100, paper_momentum=True, seed=0)
 DROPOUT = dict(p_input=0.2, p_hidden=0.5)

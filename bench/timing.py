@@ -12,8 +12,7 @@ The rules they encode (see BENCHMARKING notes in bench/README.md):
 * with several threads, let the previous contender's thread pool go to sleep before
   timing the next one (``settle``): OpenBLAS's idle workers busy-wait for about 0.1 s
   (2**28 cycles) after each call, and a kernel timed in that window shares its cores
-  with them. Measured here: minigrad at 2 threads ran at 28 GFLOP/s right after a
-  numpy matmul and at 165 GFLOP/s 0.3 s later.
+  with them (bench/README.md has the measurement that showed it).
 
 Example::
 

@@ -257,8 +257,8 @@ def run_child(args):
     else:
         raise SystemExit(f"unknown contender {args.child!r}")
     if args.child in ("mg-numpy", "numpy"):
-        # A fresh OpenBLAS runs small one-thread products ~3x slower until one larger
-        # product has run (BENCHMARKING.md): run one before the warm-up steps.
+        # A fresh OpenBLAS runs small one-thread products slower until one larger
+        # product has run (bench/README.md, "Cold OpenBLAS"): run one before the warm-up.
         a = np.ones((512, 512), dtype=np.float32)
         a @ a
     rss_setup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -16,38 +16,25 @@ Both nets of a seed are built from fresh copies of the same streams, so they see
 same data and start from the same weights; only dropout differs (a paired comparison).
 ``--seeds N`` runs seeds 0 .. N-1.
 
-Measured (``PYTHONPATH=. MINIGRAD_NUM_THREADS=1 python examples/overfitting.py`` from the
-repository root; float32, compiled kernels; MSEs of the eval-mode nets, mean ± sample sd
-[min, max] over seeds 0-9)::
-
-    seeds 0-9, 2000 full-batch SGD steps, init='torch', float32, compiled kernels on 1 thread(s)
-    net           diverged  train MSE: mean ± sd [min, max]       test MSE: mean ± sd [min, max]
-    dropout p=0.0     0/10  2.7e-06 ± 7.3e-06 [1.3e-14, 2.3e-05]  0.3682 ± 0.0928 [0.2389, 0.5753]
-    dropout p=0.5     0/10  0.1440 ± 0.0499 [0.0643, 0.2192]      0.2645 ± 0.1212 [0.1186, 0.4777]
-    true line               0.2271 ± 0.0828 [0.1284, 0.3497]      0.0841 ± 0.0414 [0.0446, 0.1519]
-    p=0.5 has the lower test MSE on 9 of 10 seeds (noise variances: train 0.25, test 0.09)
-
-- Without dropout the net memorises the training noise: training MSE at most 2.3e-5
-  (mean 2.7e-6), where the true line itself scores 0.23 on the same points.
-- With dropout it cannot (training MSE 0.14), and here that pays: the test MSE drops
-  from 0.37 to 0.26 on average, and is lower on 9 of the 10 seeds (same data, same
-  initial weights: a paired comparison). Seed 0, the plotted one: 0.239 -> 0.119.
-- The gain is about the size of the spread over seeds (sd 0.09-0.12), which is why the
-  table averages ten seeds rather than quoting one; and both nets stay far above the
-  true line's 0.08 on the test points. Ten points do not pin a line down for a net of
-  80,000 weights, with or without dropout.
+The script prints one table: for each net, on how many seeds training diverged, and
+the train and test MSE as mean ± sample sd [min, max] over the seeds; the true line's
+MSEs on the same points, for scale; and on how many seeds p = 0.5 has the lower test
+MSE. With the defaults, dropout has the higher training MSE (the plain net memorises the
+training noise) and the lower test MSE on average.
 
 Why the port used to produce NaN: it used minigrad's former default, He init
 (``--init he``: weights N(0, 2/fan_in), biases 0), whose weights are sqrt(6) = 2.4 times
 PyTorch's in standard deviation. With it the dropout net's loss overflows to inf/NaN
-within 7-10 steps on every seed 0-9 (the table then says ``10/10`` diverged and
-``(all diverged)``), while the plain net trains (test MSE 0.33 ± 0.12). PyTorch does the
-same: from these He weights, with its own masks, its loss overflows within 7-12 steps on
-seeds 0-9 (``tests/test_example_overfitting.py`` checks seed 0). So the tutorial "trains fine in
+within the first few steps (the table then counts the seeds as diverged), while the
+plain net trains. PyTorch does the same from these He weights, with its own masks
+(``tests/test_example_overfitting.py`` checks seed 0). So the tutorial "trains fine in
 PyTorch" because of PyTorch's initialisation, not of anything minigrad's dropout does
 differently; with ``init="torch"`` minigrad trains it fine too, and minigrad's losses
 match PyTorch's step for step (the same test file compares 50 steps from the same
 weights).
+
+Results: docs/EXAMPLES.md (the table over seeds 0-9, what it shows, and the step counts
+of the He-init divergence).
 
 Run::
 
@@ -58,7 +45,7 @@ Run::
 The plot shows seed 0: its training points, test points, the true line and both nets'
 eval-mode fits. On a shared 2-core machine set ``MINIGRAD_NUM_THREADS=1``: for these
 10 x 200 matrices one thread is as fast, and two threads beside another busy process
-were measured 20-30 times slower (threads waiting for each other).
+were much slower, waiting for each other (docs/EXAMPLES.md).
 """
 import argparse
 import os

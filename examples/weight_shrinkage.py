@@ -15,45 +15,12 @@ it reports, over the seeds, the weight ``W`` (shape ``(in, out)``) by
 and the same at initialisation as the baseline. Inverted dropout uses the trained
 weights unscaled at test time, so the two nets' weights are directly comparable.
 
-Measured (``PYTHONPATH=. MINIGRAD_NUM_THREADS=1 python examples/weight_shrinkage.py``
-from the repository root; float32, compiled kernels; the last column counts the seeds on
-which the dropout net's ``||W||_F`` is below the plain net's, a paired comparison)::
-
-    seeds 0-9, 2000 full-batch SGD steps, init='torch', float32; mean ± sd over seeds
-    layer       net                 ||W||_F    mean ||W[:, j]||        ||W - W0||_F p=0.5 smaller
-    L1 1->200   init        8.2663 ± 0.3108     0.5088 ± 0.0286     0.0000 ± 0.0000
-    L1 1->200   p=0.0       8.3913 ± 0.3100     0.5160 ± 0.0287     0.2955 ± 0.0551
-    L1 1->200   p=0.5       8.2276 ± 0.2623     0.5099 ± 0.0204     1.0628 ± 0.2872          7/10
-    L2 200->200 init        8.1579 ± 0.0191     0.5766 ± 0.0013     0.0000 ± 0.0000
-    L2 200->200 p=0.0       8.3706 ± 0.0516     0.5911 ± 0.0035     1.6444 ± 0.1443
-    L2 200->200 p=0.5       9.6167 ± 0.4056     0.6733 ± 0.0257     5.5480 ± 0.6987          0/10
-    L3 200->200 init        8.1560 ± 0.0185     0.5764 ± 0.0013     0.0000 ± 0.0000
-    L3 200->200 p=0.0       8.3439 ± 0.0328     0.5892 ± 0.0023     1.4556 ± 0.1085
-    L3 200->200 p=0.5       8.9230 ± 0.2628     0.6295 ± 0.0181     4.5856 ± 0.5635          0/10
-    L4 200->1   init        0.5751 ± 0.0170     0.5751 ± 0.0170     0.0000 ± 0.0000
-    L4 200->1   p=0.0       1.7924 ± 0.1065     1.7924 ± 0.1065     1.4603 ± 0.1076
-    L4 200->1   p=0.5       1.1278 ± 0.0791     1.1278 ± 0.0791     1.0758 ± 0.0839         10/10
-    product     init     316.3197 ± 15.3571
-    product     p=0.0   1052.0720 ± 96.1824
-    product     p=0.5    798.0610 ± 92.3978                                                 10/10
-
-So the claim holds only in part here:
-
-- The output layer L4 does end smaller with dropout: ``||W||_F`` 1.13 against 1.79, on
-  all 10 seeds (both grow from 0.58 at initialisation, the plain net three-fold).
-- The hidden layers L2 and L3 end *larger* with dropout, on all 10 seeds: 9.62 against
-  8.37 and 8.92 against 8.34 (8.16 at initialisation). Dropout moves them 3.1-3.4 times
-  farther from their initial values (``||W - W0||_F`` 5.5 against 1.6, 4.6 against 1.5),
-  and the histograms show the heavier tails that adds.
-- The input layer L1 barely moves in either net; 8.23 against 8.39 is smaller on 7 of
-  10 seeds, inside the spread over seeds (sd 0.3).
-- The product of the four norms, which the rescaling below leaves unchanged, is smaller
-  with dropout on all 10 seeds: 798 against 1052 (316 at initialisation).
-
-Weight decay would keep every layer smaller than in the unpenalised net; dropout did so
-for the output layer and for the product of the norms, not for the hidden layers. That
-is consistent with the exact theory below, which penalises a weight times the size of
-its input, not any one layer's norm.
+The script prints one table: per layer and net (init, p = 0, p = 0.5), each measure
+as mean ± sample sd over the seeds, and on how many seeds the dropout net's ``||W||_F``
+is below the plain net's (a paired comparison); then the same for the product of the
+four layers' ``||W||_F``. Results: docs/EXAMPLES.md (the table over seeds 0-9 and what
+it shows: dropout ends with a smaller output layer and a smaller product of the norms,
+but with larger hidden layers, so it does not act like weight decay on every layer).
 
 The exact theory, for a linear model with inverted input dropout (Srivastava et al.
 2014, section 9.1; Wager, Wang & Liang 2013): with inputs ``x`` (n, d), weights ``w``
