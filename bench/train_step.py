@@ -61,7 +61,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from timing import (blas_info, cpu_busy_seconds, cpu_model, load_average,  # noqa: E402
                     limit_blas_threads, timed_blocks)
-from which_minigrad import describe, import_minigrad  # noqa: E402
+from which_minigrad import (ENV_VAR as SOURCE_ENV_VAR, describe, describe_tree,  # noqa: E402
+                            import_minigrad)
 
 LIBS = ("minigrad", "mg-numpy", "numpy", "torch")
 DEFAULT_CONFIGS = ("784-1024-1024-1024-10@64", "784-1024-1024-1024-10@128",
@@ -298,16 +299,25 @@ def child_env(lib, threads):
 
 
 def run_measurement(lib, config_text, threads, args):
-    """Run one child; return its result dict plus the machine's busyness meanwhile."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", lib,
+    """Run one child; return its result dict plus the machine's busyness meanwhile.
+
+    The ``baseline`` contender is minigrad again, from another source tree
+    (``--baseline TREE``, built in place): that tree's own copy of this script measures
+    it, so an old commit runs its own benchmark code against its own package.
+    """
+    script, child, env, cwd = os.path.abspath(__file__), lib, child_env(lib, threads), ROOT
+    if lib == "baseline":
+        script = os.path.join(args.baseline, "bench", "train_step.py")
+        child, env, cwd = "minigrad", child_env("minigrad", threads), args.baseline
+        env[SOURCE_ENV_VAR] = "1"
+    cmd = [sys.executable, script, "--child", child,
            "--configs", config_text, "--threads", str(threads),
            "--block-time", str(args.block_time), "--blocks", str(args.blocks),
            "--warmup-time", str(args.warmup_time)]
     ours = lambda: sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime  # noqa: E731
                        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     busy0, own0, t0 = cpu_busy_seconds(), ours(), time.perf_counter()
-    proc = subprocess.run(cmd, env=child_env(lib, threads), capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - t0
     busy1, own1 = cpu_busy_seconds(), ours()
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_TAG)]
@@ -315,6 +325,7 @@ def run_measurement(lib, config_text, threads, args):
         raise RuntimeError(f"{lib} {config_text} {threads}t failed (exit {proc.returncode}):\n"
                            f"{proc.stdout}\n{proc.stderr}")
     result = json.loads(lines[-1][len(RESULT_TAG):])
+    result["lib"] = lib
     result["wall_s"] = wall
     result["stderr"] = proc.stderr.strip()[-2000:]
     if busy0 and busy1:
@@ -349,10 +360,8 @@ def ratio(a, b):
 
 def tables(summary, configs, threads_list, libs):
     """Markdown tables: throughput (samples/s) and peak RSS (MiB)."""
-    mg_vs = "torch" if "torch" in libs else None
-    head = ["network", "batch", "thr"] + list(libs)
-    if mg_vs and "minigrad" in libs:
-        head.append("minigrad/torch")
+    versus = [peer for peer in ("torch", "baseline") if peer in libs and "minigrad" in libs]
+    head = ["network", "batch", "thr"] + list(libs) + [f"minigrad/{peer}" for peer in versus]
     thr_head = head + ["others' CPU"]
     thr_lines = ["| " + " | ".join(thr_head) + " |", "|" + "---|" * len(thr_head)]
     mem_lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -365,10 +374,11 @@ def tables(summary, configs, threads_list, libs):
                            if s else "-" for s in row]
             mem = cells + [f"{s['peak_rss_mib']:.0f} ({s['rss_after_imports_mib']:.0f})"
                            if s else "-" for s in row]
-            if len(head) > len(thr):
-                mg, tc = (summary.get((config_text, threads, k)) for k in ("minigrad", "torch"))
-                thr.append(ratio(mg and mg["samples_per_s"], tc and tc["samples_per_s"]))
-                mem.append(ratio(mg and mg["peak_rss_mib"], tc and tc["peak_rss_mib"]))
+            mg = summary.get((config_text, threads, "minigrad"))
+            for peer in versus:
+                other = summary.get((config_text, threads, peer))
+                thr.append(ratio(mg and mg["samples_per_s"], other and other["samples_per_s"]))
+                mem.append(ratio(mg and mg["peak_rss_mib"], other and other["peak_rss_mib"]))
             thr.append(f"{max(s['foreign_cores_max'] for s in row if s):.2f}")
             thr_lines.append("| " + " | ".join(thr) + " |")
             mem_lines.append("| " + " | ".join(mem) + " |")
@@ -417,6 +427,8 @@ def run_parent(args):
     if args.wait_quiet:
         wait_until_quiet(args.wait_quiet)
     libs = [lib for lib in args.libs if lib != "torch" or torch_available()]
+    if args.baseline:
+        libs.append("baseline")
     configs = [QUICK_CONFIG] if args.quick else args.config_texts
     repeats = 1 if args.quick else args.repeats
     model, cores = cpu_model()
@@ -427,6 +439,9 @@ def run_parent(args):
     if {"minigrad", "mg-numpy"} & set(libs):
         env["minigrad_imported"] = describe(import_minigrad())
         print(env["minigrad_imported"])
+    if args.baseline:
+        env["baseline"] = describe_tree(args.baseline)
+        print(f"baseline: {env['baseline']}")
     print(f"load average before: {fmt_load(env['load_before'])}")
     if env["load_before"] and env["load_before"][0] > 1.0:
         print("WARNING: the machine is busy (1-minute load > 1); figures, the two-thread "
@@ -608,6 +623,10 @@ def main(argv=None):
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before starting, wait up to SECONDS for other processes to "
                         "use < 0.15 cores")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="also measure minigrad from another source tree built in place "
+                        "(e.g. a git worktree of an older commit), with that tree's own copy "
+                        "of this script: a before/after comparison in one run")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.block_time is None:
@@ -618,6 +637,10 @@ def main(argv=None):
         args.blocks = min(args.blocks, 2)
     for c in args.configs:
         parse_config(c)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
+        if not os.path.isfile(os.path.join(args.baseline, "bench", "train_step.py")):
+            parser.error(f"--baseline {args.baseline}: no bench/train_step.py there")
     args.config_texts = args.configs
     if args.self_check:
         self_check()

@@ -60,3 +60,14 @@ def describe(minigrad):
     kernels = ", ".join(f"{name} {how}" for name, how in info["kernels"].items())
     return (f"minigrad: {origin} at {os.path.dirname(minigrad.__file__)}; kernels: "
             f"{kernels}; {info['num_threads']} threads")
+
+
+def describe_tree(tree):
+    """One line naming a source tree and the git commit it is at (when git can tell)."""
+    import subprocess
+    try:
+        commit = subprocess.run(["git", "-C", tree, "log", "-1", "--format=%h %s"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "not a git checkout"
+    return f"minigrad source tree {tree} ({commit[:100]})"
