@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from . import backend
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
