@@ -2,8 +2,9 @@
 
 The pieces, in reading order:
 
-- ``tensor``: the Tensor (data, grad, and the op that made it);
-- ``autograd``: the Function base class and the iterative backward pass;
+- ``tensor``: the Tensor (data, grad, and the op that made it) and the Function
+  base class of the ops;
+- ``autograd``: grad mode and the iterative backward pass;
 - ``ops``: differentiable ops, forward and backward side by side;
 - ``kernels``: the hot loops (Cython, with numpy twins) behind a validating dispatch,
   and ``kernels.backend``: which kernels run, on how many threads;

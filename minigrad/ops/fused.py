@@ -19,7 +19,7 @@ arithmetic, hence bit-identical outputs and gradients (``tests/test_fused.py``).
 This op is an optimisation that ``nn.Sequential`` applies behind the layer API; the
 unfused ops remain the reference.
 """
-from ..autograd import Function
+from ..tensor import Function
 from ..kernels import dispatch
 
 
