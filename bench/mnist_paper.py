@@ -50,7 +50,7 @@ sys.path.insert(0, HERE)
 from which_minigrad import describe, import_minigrad  # noqa: E402
 
 minigrad = import_minigrad()
-from minigrad import backend  # noqa: E402
+from minigrad.kernels import backend  # noqa: E402
 from minigrad.history import write_history  # noqa: E402
 from minigrad.training import TrainConfig, train  # noqa: E402
 

@@ -1,18 +1,25 @@
-"""Reverse-mode automatic differentiation: grad mode, the Function base class, the backward pass.
+"""Reverse-mode automatic differentiation: grad mode, versions and the backward pass.
 
-Every differentiable op is a ``Function`` subclass whose ``forward`` (numpy arrays in,
-one numpy array out) and ``backward`` (the upstream gradient in, one gradient per
-input out) sit side by side. ``Function.apply`` runs the forward and, when gradients
-are wanted, links the result to the op so that ``backward`` can later walk the graph:
+The graph is made of Tensors and the ops (``Function`` objects) that produced them,
+both defined in ``minigrad.tensor``:
 
     y = Mul.apply(a, b)          # y.data = a.data * b.data, y._fn.inputs = (a, b)
     y.backward(g)                # a.grad += g * b.data, b.grad += g * a.data
 
-The backward pass (``run_backward``) is iterative, so a chain of 10,000 ops does not
-touch Python's recursion limit; it visits ops in reverse topological order, so a
-tensor used twice (fan-out) receives the sum of both gradients before it propagates.
-Only leaf tensors (created by the user with ``requires_grad=True``) keep ``.grad``,
-and they accumulate it (``+=``) across backward calls, as in PyTorch.
+This module walks that graph and imports neither class: it reads a tensor's ``_fn``,
+``requires_grad``, ``grad`` and ``data``, and an op's ``inputs``, ``backward`` and
+saved state, so it depends on nothing else in minigrad and sits at the bottom of the
+import graph (``minigrad.tensor`` says how the modules above it import each other).
+
+The backward pass (``run_backward``) is micrograd's loop: sort the tensors so that
+each comes after everything it was computed from, then visit them in reverse, each op
+calling its ``backward`` and adding the result into its inputs' gradients. The sort is
+iterative, so a chain of 10,000 ops does not touch Python's recursion limit, and the
+order means a tensor used twice (fan-out) has received the sum of both gradients
+before it propagates. Only leaf tensors (created by the user with
+``requires_grad=True``) keep ``.grad``, and they accumulate it (``+=``) across
+backward calls, as in PyTorch; the first gradient array a leaf receives is adopted,
+not copied, when that is safe (``_adopt_or_accumulate`` says when).
 
 Grad mode is per thread: ``no_grad`` in one thread (an evaluation loop, say) never
 switches recording off in another, and every new thread starts with recording on.
@@ -62,7 +69,9 @@ class _GradMode(threading.local):
         self.previous = []  # the modes that enclosing no_grad blocks restore
 
 
-_grad_mode = _GradMode()
+#: This thread's grad mode. ``Function.apply`` reads ``grad_mode.enabled`` on every op;
+#: user code calls ``is_grad_enabled()`` and ``no_grad()``.
+grad_mode = _GradMode()
 
 
 class no_grad:
@@ -80,11 +89,11 @@ class no_grad:
         return cls()(func)
 
     def __enter__(self):
-        _grad_mode.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = False
+        grad_mode.previous.append(grad_mode.enabled)
+        grad_mode.enabled = False
 
     def __exit__(self, *exc_info):
-        _grad_mode.enabled = _grad_mode.previous.pop()
+        grad_mode.enabled = grad_mode.previous.pop()
 
     def __call__(self, func):
         def wrapper(*args, **kwargs):
@@ -97,7 +106,7 @@ class no_grad:
 
 def is_grad_enabled():
     """False inside a ``no_grad`` block of the current thread."""
-    return _grad_mode.enabled
+    return grad_mode.enabled
 
 
 def bump_version(tensor):
@@ -109,77 +118,27 @@ def bump_version(tensor):
     tensor._version += 1
 
 
-class Function:
-    """A differentiable op. Subclasses define ``forward`` and ``backward``.
+def run_backward(root, grad, retain_graph=False):
+    """Propagate ``grad`` = d(loss)/d(root) to every leaf that requires a gradient.
 
-    ``forward(self, *arrays, **options)`` receives the inputs' numpy arrays and returns
-    the output array. It keeps the input or output arrays its backward reads with
-    ``self.save_for_backward(...)`` (backward finds them in ``self.saved_arrays``), and
-    any other state on ``self`` (shapes, a mask it drew). Save the cheapest state:
-    ReLU saves its output, not its input.
-
-    ``backward(self, grad)`` receives d(loss)/d(output) and returns a tuple with one
-    entry per input: d(loss)/d(input), shaped like that input, or None where
-    ``self.needs_input_grad[i]`` is False (skipping work nobody needs). It must not
-    modify ``grad`` in place (the same array may be handed to several ops), and it
-    returns new arrays or views of ``grad``, never an array it keeps: leaves adopt
-    the arrays they receive (see ``run_backward``).
+    Each op's saved state is freed right after its backward unless ``retain_graph``.
     """
-
-    inputs = ()
-    needs_input_grad = ()
-    saved_arrays = ()
-    input_versions = ()  # each input's _version at the forward (if something is saved)
-    saved_copies = ()    # (input index, saved array, copy of it) per saved grad leaf
-    released = False     # backward has freed the saved state
-
-    def forward(self, *arrays, **options):
-        raise NotImplementedError
-
-    def backward(self, grad):
-        raise NotImplementedError
-
-    def save_for_backward(self, *arrays):
-        """Keep input or output arrays for backward (checked there, see the module doc)."""
-        self.saved_arrays = arrays
-
-    @classmethod
-    def apply(cls, *inputs, **options):
-        """Run the op on Tensors ``inputs``; record it in the graph if gradients are wanted."""
-        return cls.apply_returning_op(*inputs, **options)[0]
-
-    @classmethod
-    def apply_returning_op(cls, *inputs, **options):
-        """Like ``apply``, but return ``(output, op)`` so a caller can read saved state."""
-        fn = cls()
-        needs = tuple(t.requires_grad for t in inputs) if _grad_mode.enabled else ()
-        fn.needs_input_grad = needs
-        out = fn.forward(*(t.data for t in inputs), **options)
-        if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
-            out = np.asarray(out)
-        if not any(needs):
-            return Tensor._from_op(out, None), fn
-        fn.inputs = inputs
-        if fn.saved_arrays:
-            fn.input_versions = [t._version for t in inputs]
-            fn._copy_saved_leaves()
-        return Tensor._from_op(out, fn), fn
-
-    def _copy_saved_leaves(self):
-        """Copy the saved arrays of inputs that are your grad leaves (see the module doc)."""
-        copies = []
-        for i, t in enumerate(self.inputs):
-            # cheap tests first: in a training step every input fails one of them
-            if (t.requires_grad and t._fn is None and type(t) is Tensor and _is_saved(t, self)
-                    and all(t.data is not c[1] for c in copies)):
-                copies.append((i, t.data, t.data.copy()))
-        if copies:
-            self.saved_copies = copies
-
-    def release(self):
-        """Free the saved state: backward has run and must not run again."""
-        self.__dict__.clear()
-        self.released = True
+    order = topological_order(root)
+    _check_graph(order)               # refuse misuse before any gradient moves
+    grads = {id(root): grad}          # d(loss)/d(tensor) for the tensors reached so far
+    shared = {id(_base_array(grad))}  # memory no leaf may adopt (see _adopt_or_accumulate)
+    # outputs first: when a tensor is reached, every op it fed has added its share
+    for node in reversed(order):
+        g = grads.pop(id(node), None)
+        fn = node._fn
+        if fn is None:                # a leaf: the gradient stops here
+            if g is not None:
+                _adopt_or_accumulate(node, g, shared)
+            continue
+        if g is not None:
+            _chain_rule(fn, g, grads)
+        if not retain_graph:
+            fn.release()              # its saved arrays go now, not when the graph is dropped
 
 
 def topological_order(root):
@@ -206,6 +165,62 @@ def topological_order(root):
     return order
 
 
+def _chain_rule(fn, g, grads):
+    """Run ``fn.backward(g)`` and add each input's gradient into ``grads``, by input."""
+    input_grads = fn.backward(g)
+    assert len(input_grads) == len(fn.inputs), f"{type(fn).__name__}.backward arity"
+    for parent, parent_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
+        if not needed or parent_grad is None:
+            continue
+        if type(parent_grad) is not np.ndarray:  # a 0-d result became a numpy scalar
+            parent_grad = np.asarray(parent_grad)
+        assert parent_grad.shape == parent.shape, (
+            f"{type(fn).__name__}.backward returned shape {parent_grad.shape} "
+            f"for an input of shape {parent.shape}")
+        key = id(parent)
+        # a new array, not +=: the one stored may be a view of another op's gradient
+        grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+
+
+def _adopt_or_accumulate(leaf, g, shared):
+    """Add the gradient ``g`` into ``leaf.grad``, or let a leaf without one adopt ``g``.
+
+    Adopting means ``leaf.grad = g``: the first array that reaches the leaf becomes its
+    gradient, with no copy. That saves an allocation and a pass over memory per leaf and
+    backward: for a 1024 x 1024 float32 weight matrix, 4 MB not copied in every training
+    step. Gradients that come later (in the next ``backward()``: within one pass, all of
+    a leaf's gradients are summed before the leaf is reached) are added in, ``+=``.
+
+    Adopting is safe when nothing else holds the memory, since the leaf's next ``+=``
+    writes into it, and so may the user. ``Function.backward`` returns new arrays or
+    views of the gradient it was given, never an array it keeps, so the memory belongs
+    to this backward pass. Within the pass, ``g`` is copied instead of adopted when its
+    memory may be held elsewhere:
+
+    * it is the caller's ``grad`` (``y.backward(g)`` must leave ``g`` alone), or another
+      leaf adopted it in this pass (``a + b`` hands one array to both operands).
+      ``shared`` records these by the array that owns the memory, so views are caught;
+    * it is read-only (e.g. a broadcast view, whose elements share memory), or it is
+      not of the leaf's dtype.
+    """
+    if leaf.grad is not None:
+        leaf.grad += g
+        return
+    base = _base_array(g)
+    if id(base) in shared or not g.flags.writeable or g.dtype != leaf.data.dtype:
+        g = np.array(g, dtype=leaf.data.dtype, copy=True)
+        base = g
+    shared.add(id(base))
+    leaf.grad = g
+
+
+def _base_array(a):
+    """The array that owns the memory ``a`` views (``a`` itself if it owns it)."""
+    while a.base is not None and isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def _check_graph(order):
     """Raise before any gradient moves if an op was freed or a saved input was modified."""
     for node in order:
@@ -220,7 +235,7 @@ def _check_graph(order):
                 "graph again, or run the forward again to build a new graph")
         if fn.input_versions and [t._version for t in fn.inputs] != fn.input_versions:
             for i, (t, version) in enumerate(zip(fn.inputs, fn.input_versions)):
-                if t._version != version and _is_saved(t, fn):
+                if t._version != version and fn.saves(t):
                     _modified(fn, i, f"is at version {t._version}; expected version "
                               f"{version} instead. Something wrote it between the forward "
                               "and backward(), e.g. optimizer.step() or load_state_dict()")
@@ -230,81 +245,9 @@ def _check_graph(order):
                           "backward(): its values differ from those the forward used")
 
 
-def _is_saved(t, fn):
-    """True if ``fn`` saved the array of its input ``t`` for backward."""
-    return any(t.data is a for a in fn.saved_arrays)
-
-
 def _modified(fn, i, what):
     t = fn.inputs[i]
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: input {i} of {type(fn).__name__} (a {t.dtype} tensor of shape "
         f"{t.shape}) {what}. Call backward() before changing it, or run the forward again")
-
-
-def _base_array(a):
-    """The array that owns the memory ``a`` views (``a`` itself if it owns it)."""
-    while a.base is not None and isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-def run_backward(root, grad, retain_graph=False):
-    """Propagate ``grad`` = d(loss)/d(root) to every leaf that requires a gradient.
-
-    Each op's saved state is freed right after its backward unless ``retain_graph``.
-
-    A leaf without a gradient *adopts* the array it receives instead of copying it
-    (for a large weight matrix, a copy per step is measurable). That is safe because
-    ``backward`` methods return either new arrays or views of the gradient they were
-    given, never arrays they keep; an array is copied only when its memory might be
-    shared: it belongs to the caller's ``grad``, another leaf already adopted it in
-    this pass, or it is read-only (e.g. a broadcast view).
-    """
-    order = topological_order(root)
-    _check_graph(order)
-    pending = {id(root): grad}
-    shared = {id(_base_array(grad))}  # memory a leaf must not adopt
-    for node in reversed(order):
-        g = pending.pop(id(node), None)
-        fn = node._fn
-        if g is not None:
-            if fn is None:
-                _accumulate(node, g, shared)
-            else:
-                _propagate(fn, g, pending)
-        if fn is not None and not retain_graph:
-            fn.release()  # its saved arrays go now, not when the graph is dropped
-
-
-def _accumulate(leaf, g, shared):
-    """Add ``g`` to ``leaf.grad``, or let the leaf adopt it (see ``run_backward``)."""
-    if leaf.grad is not None:
-        leaf.grad += g
-        return
-    base = _base_array(g)
-    if id(base) in shared or not g.flags.writeable or g.dtype != leaf.data.dtype:
-        g = np.array(g, dtype=leaf.data.dtype, copy=True)
-        base = g
-    shared.add(id(base))
-    leaf.grad = g
-
-
-def _propagate(fn, g, pending):
-    """Run ``fn.backward(g)`` and add each input's gradient to ``pending``."""
-    input_grads = fn.backward(g)
-    assert len(input_grads) == len(fn.inputs), f"{type(fn).__name__}.backward arity"
-    for parent, parent_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
-        if not needed or parent_grad is None:
-            continue
-        if type(parent_grad) is not np.ndarray:  # a 0-d result became a numpy scalar
-            parent_grad = np.asarray(parent_grad)
-        assert parent_grad.shape == parent.shape, (
-            f"{type(fn).__name__}.backward returned shape {parent_grad.shape} "
-            f"for an input of shape {parent.shape}")
-        key = id(parent)
-        pending[key] = pending[key] + parent_grad if key in pending else parent_grad
-
-
-from .tensor import Tensor  # noqa: E402  (Tensor and Function refer to each other)

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from . import backend
+from .kernels import backend
 from .nn.init import INITS
 from .training import HISTORY_FIELDS  # noqa: F401 (docs)
 from .training import ResumeError, TrainConfig, train

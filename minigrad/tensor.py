@@ -1,6 +1,6 @@
-"""The Tensor: a numpy array, its gradient, and a link to the op that made it.
+"""Tensors and Functions: the values of a computation graph and the ops between them.
 
-The class is deliberately thin. It holds
+``Tensor`` is deliberately thin. It holds
 
 - ``data``: a float32 or float64 numpy array;
 - ``requires_grad``: whether gradients flow to it;
@@ -9,9 +9,31 @@ The class is deliberately thin. It holds
 - ``_version``: how many in-place writes minigrad made to ``data`` (see
   ``minigrad.autograd`` for how backward uses it).
 
-Operators and methods only delegate to ``minigrad.ops``; the maths lives there.
+Its operators and methods only delegate to ``minigrad.ops``; the maths lives there.
+
+``Function`` is the base class of every op: ``forward`` and ``backward`` side by side,
+and ``apply``, which runs the forward on Tensors and records the op in the result's
+``_fn``.
+
+How the core modules import each other
+--------------------------------------
+A Tensor links to the Function that made it, and ``Function.apply`` makes Tensors:
+the two classes need each other, so they share this module (as in early tinygrad).
+Below them, ``minigrad.autograd`` (grad mode and the backward walk) imports nothing
+from minigrad; above them, the ops subclass Function::
+
+    nn, optim, ... --> ops --> tensor --> autograd
+                        ^        |
+                        '--------'   Tensor's operators call the ops
+
+The arrow back from ``tensor`` to ``ops`` is the one import cycle (tinygrad's idiom):
+``a + b`` calls ``ops.add``, and the ops need Tensor and Function. ``ops`` is imported
+at the bottom of this file, once both classes exist, so either side can be imported
+first. ``tests/test_import_graph.py`` keeps it the only cycle in minigrad.
 """
 import numpy as np
+
+from .autograd import grad_mode, run_backward
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -235,5 +257,81 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-from . import ops  # noqa: E402  (ops build on Tensor)
-from .autograd import run_backward  # noqa: E402
+class Function:
+    """A differentiable op. Subclasses define ``forward`` and ``backward``.
+
+    ``forward(self, *arrays, **options)`` receives the inputs' numpy arrays and returns
+    the output array. It keeps the input or output arrays its backward reads with
+    ``self.save_for_backward(...)`` (backward finds them in ``self.saved_arrays``), and
+    any other state on ``self`` (shapes, a mask it drew). Save the cheapest state:
+    ReLU saves its output, not its input.
+
+    ``backward(self, grad)`` receives d(loss)/d(output) and returns a tuple with one
+    entry per input: d(loss)/d(input), shaped like that input, or None where
+    ``self.needs_input_grad[i]`` is False (skipping work nobody needs). It must not
+    modify ``grad`` in place (the same array may be handed to several ops), and it
+    returns new arrays or views of ``grad``, never an array it keeps: leaves adopt
+    the arrays they receive (``minigrad.autograd._adopt_or_accumulate``).
+    """
+
+    inputs = ()
+    needs_input_grad = ()
+    saved_arrays = ()
+    input_versions = ()  # each input's _version at the forward (if something is saved)
+    saved_copies = ()    # (input index, saved array, copy of it) per saved grad leaf
+    released = False     # backward has freed the saved state
+
+    def forward(self, *arrays, **options):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def save_for_backward(self, *arrays):
+        """Keep input or output arrays for backward (checked there, see ``minigrad.autograd``)."""
+        self.saved_arrays = arrays
+
+    def saves(self, t):
+        """True if this op saved the array of its input ``t`` for backward."""
+        return any(t.data is a for a in self.saved_arrays)
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run the op on Tensors ``inputs``; record it in the graph if gradients are wanted."""
+        return cls.apply_returning_op(*inputs, **options)[0]
+
+    @classmethod
+    def apply_returning_op(cls, *inputs, **options):
+        """Like ``apply``, but return ``(output, op)`` so a caller can read saved state."""
+        fn = cls()
+        needs = tuple(t.requires_grad for t in inputs) if grad_mode.enabled else ()
+        fn.needs_input_grad = needs
+        out = fn.forward(*(t.data for t in inputs), **options)
+        if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
+            out = np.asarray(out)
+        if not any(needs):
+            return Tensor._from_op(out, None), fn
+        fn.inputs = inputs
+        if fn.saved_arrays:
+            fn.input_versions = [t._version for t in inputs]
+            fn._copy_saved_leaves()
+        return Tensor._from_op(out, fn), fn
+
+    def _copy_saved_leaves(self):
+        """Copy the saved arrays of inputs that are your grad leaves (``minigrad.autograd``)."""
+        copies = []
+        for i, t in enumerate(self.inputs):
+            # cheap tests first: in a training step every input fails one of them
+            if (t.requires_grad and t._fn is None and type(t) is Tensor and self.saves(t)
+                    and all(t.data is not c[1] for c in copies)):
+                copies.append((i, t.data, t.data.copy()))
+        if copies:
+            self.saved_copies = copies
+
+    def release(self):
+        """Free the saved state: backward has run and must not run again."""
+        self.__dict__.clear()
+        self.released = True
+
+
+from . import ops  # noqa: E402  (the one import cycle: see the module docstring)

@@ -3,7 +3,7 @@ import warnings
 from contextlib import ExitStack, contextmanager
 
 import minigrad
-from minigrad import backend
+from minigrad.kernels import backend
 
 
 @contextmanager

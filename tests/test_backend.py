@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import backend
+from minigrad.kernels import backend
 from minigrad.kernels import reference
 
 

@@ -1,4 +1,4 @@
-"""The environment switches read by minigrad.backend at import, and the thread bound.
+"""The environment switches read by minigrad.kernels.backend at import, and the thread bound.
 
 Unset or empty means the default; ``MINIGRAD_NUM_THREADS=auto`` means the cores this
 process may use; any other value outside the accepted ones makes ``import minigrad``
@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import minigrad
-from minigrad import backend
+from minigrad.kernels import backend
 
 SWITCHES = ("MINIGRAD_BACKEND", "MINIGRAD_MATMUL", "MINIGRAD_NUM_THREADS",
             "MINIGRAD_REQUIRE_COMPILED")

@@ -707,7 +707,7 @@ def test_sgd_setters_validate_and_keep_the_old_value(attribute, value, exc):
     assert (opt.lr, opt.momentum) == (0.1, 0.5)
 
 
-MAX_THREADS = mg.backend.MAX_THREADS
+MAX_THREADS = mg.kernels.backend.MAX_THREADS
 
 
 @pytest.mark.parametrize("n, exc, words", [

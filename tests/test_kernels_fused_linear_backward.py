@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from backend_helpers import backend_settings, compiled_kernel
 from elementwise_helpers import SEEDS, THREADS, assert_bits_equal, float_vectors
-from minigrad import backend
+from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
 
 fused_linear_kernels = pytest.importorskip("minigrad._ext.fused_linear")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from backend_helpers import backend_settings
 from elementwise_helpers import SEEDS, assert_bits_equal
 from matrix_views import LAYOUTS, view
-from minigrad import backend
+from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
 
 mm = pytest.importorskip("minigrad._ext.matmul")

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from minigrad import backend
+from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

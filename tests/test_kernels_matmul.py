@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad import backend
+from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
 from backend_helpers import backend_settings
 from matrix_views import LAYOUTS, view

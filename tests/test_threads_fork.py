@@ -2,7 +2,7 @@
 
 GNU OpenMP's worker threads do not survive fork(): a forked child that opens a parallel
 region on two threads waits forever for them. minigrad's at-fork handler drops a forked
-child to one thread (see minigrad/backend.py). Each check runs in a subprocess in its own
+child to one thread (see minigrad/kernels/backend.py). Each check runs in a subprocess in its own
 session with a timeout, so a regression kills that process group and fails instead of
 hanging the suite.
 """
@@ -130,7 +130,7 @@ def test_spawn_workers_keep_every_thread(tmp_path):
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 worker = pool.apply(train)
             print(json.dumps({"parent": parent, "worker": worker,
-                              "default": mg.backend.available_cores()}))
+                              "default": mg.kernels.backend.available_cores()}))
     """)
     worker = result["worker"]
     assert worker["threads"] == result["default"] and not worker["forked_child"]

@@ -7,7 +7,7 @@ Every function here
    ``TypeError``/``ValueError`` that name the offending argument;
 2. makes inputs C-contiguous (a transposed view is handled by flipping a flag, not
    by copying; any other strided view is copied);
-3. allocates the output, and calls the implementation chosen in ``minigrad.backend``
+3. allocates the output, and calls the implementation chosen in ``minigrad.kernels.backend``
    with the current thread count.
 
 Autograd code calls these functions and nothing below them.
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from . import backend
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -1,7 +1,7 @@
 """Elementwise nonlinearities: exp, log, tanh, sigmoid and relu."""
 import numpy as np
 
-from ..autograd import Function
+from ..tensor import Function
 from ..kernels import dispatch
 from .broadcasting import check_tensor
 

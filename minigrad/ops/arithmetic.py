@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Function
+from ..tensor import Function
 from .broadcasting import as_operands, check_tensor, unbroadcast
 
 

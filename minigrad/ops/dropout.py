@@ -15,7 +15,7 @@ Backward: ``d(out)/d(x) = mask / (1 - p)``, reusing the mask drawn in the forwar
 """
 import numpy as np
 
-from ..autograd import Function
+from ..tensor import Function
 from ..kernels import dispatch
 from ..random import draw_seed
 from .broadcasting import check_tensor

@@ -19,7 +19,7 @@ arithmetic, hence bit-identical outputs and gradients (``tests/test_nn_fused_lin
 The layer ``minigrad.nn.FusedLinear`` runs this op (``minigrad.nn.fuse`` puts it in a
 model); the unfused ops remain the reference.
 """
-from ..autograd import Function
+from ..tensor import Function
 from ..kernels import dispatch
 
 

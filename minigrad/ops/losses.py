@@ -1,8 +1,7 @@
 """Loss functions: cross-entropy on logits (fused log-softmax + NLL) and mean squared error."""
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Function, Tensor
 from .broadcasting import as_operands
 from .softmax import stable_log_softmax
 

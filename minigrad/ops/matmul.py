@@ -1,5 +1,5 @@
 """Matrix product of two 2-D tensors, by minigrad's GEMM kernel."""
-from ..autograd import Function
+from ..tensor import Function
 from ..kernels import dispatch
 from .broadcasting import as_operands
 

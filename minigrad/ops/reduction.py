@@ -1,7 +1,7 @@
 """Reductions: sum and mean over all elements or chosen axes."""
 import numpy as np
 
-from ..autograd import Function
+from ..tensor import Function
 from .broadcasting import as_int, check_tensor
 
 

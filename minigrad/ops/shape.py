@@ -1,7 +1,7 @@
 """Ops that move elements without arithmetic: reshape, transpose, and dtype casts."""
 import numpy as np
 
-from ..autograd import Function
+from ..tensor import Function
 from .broadcasting import as_int, check_tensor
 
 

@@ -1,7 +1,7 @@
 """Softmax and log-softmax along an axis, computed stably (shifted by the maximum)."""
 import numpy as np
 
-from ..autograd import Function
+from ..tensor import Function
 from .broadcasting import as_int, check_tensor
 
 

@@ -2,7 +2,9 @@
 
 minigrad has two implementations of every kernel: compiled Cython modules
 (``minigrad._ext``) and their numpy twins (``minigrad.kernels.reference``). This
-module picks one per kernel and reports the choice.
+module picks one per kernel and reports the choice; ``minigrad.kernels.dispatch`` calls
+the module it picked. Its public functions are re-exported as ``minigrad.set_backend``,
+``minigrad.using_backend``, ``minigrad.backend_info`` and so on.
 
 Environment switches, read once at import. Unset or empty means the default; any other
 value outside the accepted ones makes ``import minigrad`` raise ValueError naming the
@@ -40,7 +42,7 @@ import warnings
 
 import numpy as np
 
-from .kernels import reference
+from . import reference
 
 KERNELS = ("matmul", "relu", "dropout", "maxnorm", "fused_linear", "sgd")
 BACKENDS = ("compiled", "numpy")
@@ -166,7 +168,8 @@ def set_num_threads(n):
                         f"({type(n).__name__})")
     if not 1 <= n <= MAX_THREADS:
         raise ValueError(f"number of threads must be >= 1 and <= {MAX_THREADS} "
-                         f"(minigrad.backend.MAX_THREADS, 4 per CPU and at least 64), got {n}")
+                         "(minigrad.kernels.backend.MAX_THREADS, 4 per CPU and at least 64), "
+                         f"got {n}")
     if _state["forked_child"] and n > 1:
         warnings.warn(f"minigrad: set_num_threads({n}) ignored: this process was forked "
                       "after minigrad was imported, and GNU OpenMP's thread pool does not "
