@@ -2,7 +2,8 @@
 import numpy as np
 
 from ..autograd import Function
-from .broadcasting import as_int, check_tensor
+from ..checks import check_int
+from .broadcasting import check_tensor
 
 
 def stable_log_softmax(x, axis):
@@ -40,7 +41,7 @@ class LogSoftmax(Function):
 
 
 def _check_axis(op, x, axis):
-    axis = as_int(op, "axis", axis)
+    axis = check_int(f"{op}: axis", axis)
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis {axis} is out of bounds for a tensor of shape {x.shape}")
     return axis
