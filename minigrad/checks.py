@@ -24,8 +24,8 @@ What counts as what:
   a bool (``True`` is a mistake, not 1.0); an int too large for a float counts as
   infinite. Complex numbers, strings, 0-d arrays and ``Fraction`` are not real numbers
   here: convert them explicitly.
-* an int: anything Python accepts as an index (``operator.index``: ``int``, numpy
-  integers), not a bool; a float is never truncated (``3.9`` is not 3).
+* an int: a Python ``int`` or a numpy integer scalar, not a bool; a float is never
+  truncated (``3.9`` is not 3), and a 0-d array is not an int.
 * a bool: ``True``, ``False`` or a numpy bool, not 0 or 1.
 
 ``type_error=ValueError`` makes a wrong kind a ``ValueError`` too, for the entry points
@@ -45,7 +45,6 @@ Example::
     ValueError: Linear: in_features must be >= 1, got 0
 """
 import math
-import operator
 import reprlib
 
 import numpy as np
@@ -53,6 +52,7 @@ import numpy as np
 __all__ = ["check_bool", "check_int", "check_number", "check_real", "check_probability",
            "check_choice", "check_sizes"]
 
+_INT_TYPES = (int, np.integer)
 _REAL_TYPES = (int, float, np.integer, np.floating)
 _BOOL_TYPES = (bool, np.bool_)
 
@@ -69,7 +69,7 @@ def _kind(value):
 
 def _shown(number):
     """A number of the right kind as a message shows it: ``0.5``, ``nan``, a long int cut short."""
-    if isinstance(number, (int, np.integer)):
+    if isinstance(number, _INT_TYPES):
         return reprlib.repr(int(number))
     return str(number)
 
@@ -86,12 +86,9 @@ def check_int(name, value, minimum=None, maximum=None, *, type_error=TypeError):
 
     A wrong kind raises ``type_error``; a bound broken raises ValueError naming that bound.
     """
-    if isinstance(value, _BOOL_TYPES):
+    if isinstance(value, _BOOL_TYPES) or not isinstance(value, _INT_TYPES):
         raise _refuse(type_error, name, "an int", _kind(value))
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise _refuse(type_error, name, "an int", _kind(value)) from None
+    number = int(value)
     if minimum is not None and number < minimum:
         raise _refuse(ValueError, name, f">= {minimum}", _shown(number))
     if maximum is not None and number > maximum:
