@@ -63,12 +63,13 @@ def add_config_flags(groups, default):
     ``default(value)`` gives the flag's default from the field's (``argparse.SUPPRESS``
     leaves flags that are not given out of the result).
     """
+    types = typing.get_type_hints(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
         spec = field.metadata
         flag = config_flag(field)
         kwargs = dict(spec["argparse"], dest=field.name, default=default(field.default),
                       help=spec["help"])
-        parse = spec["parse"] or _word_type(field.type)
+        parse = spec["parse"] or _word_type(types[field.name])
         if parse is None:  # a switch, or a choice argparse checks itself
             groups[spec["group"]].add_argument(flag, **kwargs)
         else:
