@@ -60,6 +60,7 @@ except ImportError:  # run from a source checkout without installing: use the ch
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     import minigrad
 from minigrad import nn, optim  # noqa: E402
+from minigrad.checks import check_int  # noqa: E402
 
 SLOPE, TRAIN_SD, TEST_SD, N_POINTS = 1.5, 0.5, 0.3, 10
 P_VALUES = (0.0, 0.5)
@@ -244,10 +245,12 @@ def plot(results, path, seed=0):
 
 
 def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    """The argparse type of ``--seeds`` and ``--iterations``: an int >= 1."""
+    value = int(text)  # not an int: argparse says "invalid _positive_int value"
+    try:
+        return check_int(None, value, minimum=1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def experiment_parser(description, plot_help):

@@ -1,7 +1,8 @@
 """Write a training history to disk: ``history.json``, ``history.csv``, ``learning_curve.png``.
 
-A history is the list of per-epoch dicts returned by ``minigrad.training.train`` (keys
-``minigrad.training.HISTORY_FIELDS``). The JSON file also records the configuration
+A history is the list of per-epoch dicts returned by ``minigrad.training.train``: the
+scalar keys ``HISTORY_FIELDS``, then ``train_loss_curve``, the mean loss of each run of
+``LOSS_CURVE_STEPS`` minibatch steps. The JSON file also records the configuration
 and anything else passed as ``info``; the CSV has one row per epoch (the scalar fields);
 the plot (the training loss over the steps beside the test error per epoch) needs
 matplotlib, the optional extra ``pip install 'minigrad[plot]'``.
@@ -22,7 +23,12 @@ import os
 import numpy as np
 
 from .atomic import replace_atomically
-from .training import HISTORY_FIELDS, LOSS_CURVE_STEPS
+
+#: the scalar keys of each per-epoch record returned by ``train`` (the CSV's columns)
+HISTORY_FIELDS = ("epoch", "lr", "momentum", "train_loss", "test_error", "seconds",
+                  "samples_per_s")
+#: minibatch steps averaged into one point of a record's ``train_loss_curve``
+LOSS_CURVE_STEPS = 10
 
 
 def write_history(out_dir, history, **info):

@@ -408,18 +408,18 @@ def assert_same_state(opt, state):
 
 
 BAD_STATES = {
-    "lr-0": ({"lr": np.float64(0.0)}, ValueError, "lr must be > 0"),
+    "lr-0": ({"lr": np.float64(0.0)}, ValueError, "lr must be a positive finite number"),
     "lr-nan": ({"lr": np.float64("nan")}, ValueError, "lr"),
-    "lr-negative": ({"lr": -1.0}, ValueError, "lr must be >= 0"),
+    "lr-negative": ({"lr": -1.0}, ValueError, "lr must be a positive finite number"),
     "lr-vector": ({"lr": np.array([0.1, 0.2])}, ValueError, "lr must be a scalar"),
     "lr-str": ({"lr": "0.1"}, TypeError, "lr must be a real number"),
-    "momentum-1": ({"momentum": np.float64(1.0)}, ValueError, "momentum must be < 1"),
+    "momentum-1": ({"momentum": np.float64(1.0)}, ValueError, r"momentum must be in \[0, 1\)"),
     "momentum-inf": ({"momentum": np.inf}, ValueError, "momentum"),
     "weight-decay-negative": ({"weight_decay": -1e-3}, ValueError, "weight_decay"),
     "weight-decay-inf": ({"weight_decay": np.inf}, ValueError, "weight_decay"),
     "nesterov-without-momentum": ({"nesterov": np.bool_(True), "momentum": 0.0}, ValueError,
                                   "Nesterov momentum requires a momentum"),
-    "nesterov-str": ({"nesterov": "yes"}, TypeError, "nesterov must be True or False"),
+    "nesterov-str": ({"nesterov": "yes"}, TypeError, "nesterov must be a bool"),
     "velocity-shape": ({"velocity.0": np.zeros(6)}, ValueError, r"velocity.0 of shape \(6,\)"),
     "velocity-dtype": ({"velocity.1": np.zeros(3)}, TypeError, "velocity.1 of dtype float64"),
     "velocity-nan": ({"velocity.0": np.full((2, 3), np.nan)}, ValueError,

@@ -650,8 +650,8 @@ def test_forward_with_bad_masks(masks, exc, words):
 
 # ================================================================ optimizer
 @pytest.mark.parametrize("kwargs, exc, words", [
-    ({"lr": 0}, ValueError, ["lr must be > 0"]),
-    ({"lr": -0.1}, ValueError, ["lr must be >= 0"]),
+    ({"lr": 0}, ValueError, ["lr must be a positive finite number"]),
+    ({"lr": -0.1}, ValueError, ["lr must be a positive finite number"]),
     ({"lr": float("nan")}, ValueError, ["lr", "nan"]),
     ({"lr": float("inf")}, ValueError, ["lr", "finite", "inf"]),
     ({"lr": HUGE}, ValueError, ["lr", "finite"]),
@@ -659,7 +659,7 @@ def test_forward_with_bad_masks(masks, exc, words):
     ({"lr": None}, TypeError, ["lr", "NoneType"]),
     ({"lr": True}, TypeError, ["lr", "bool"]),
     ({"lr": 0.1 + 0j}, TypeError, ["lr", "complex"]),
-    ({"lr": 0.1, "momentum": 1}, ValueError, ["momentum must be < 1"]),
+    ({"lr": 0.1, "momentum": 1}, ValueError, [r"momentum must be in \[0, 1\)"]),
     ({"lr": 0.1, "momentum": -0.5}, ValueError, ["momentum", "-0.5"]),
     ({"lr": 0.1, "momentum": float("nan")}, ValueError, ["momentum", "nan"]),
     ({"lr": 0.1, "momentum": float("inf")}, ValueError, ["momentum", "inf"]),
@@ -728,7 +728,7 @@ def test_set_num_threads(n, exc, words):
 
 # ================================================================ data
 @pytest.mark.parametrize("x, y, batch_size, kwargs, exc, words", [
-    (np.ones((5, 2)), np.ones(5), 0, {}, ValueError, ["batch_size must be positive", "0"]),
+    (np.ones((5, 2)), np.ones(5), 0, {}, ValueError, ["batch_size must be >= 1", "0"]),
     (np.ones((5, 2)), np.ones(5), -3, {}, ValueError, ["batch_size", "-3"]),
     (np.ones((5, 2)), np.ones(5), 2.5, {}, TypeError, ["batch_size", "float"]),
     (np.ones((5, 2)), np.ones(5), float("nan"), {}, TypeError, ["batch_size", "float"]),

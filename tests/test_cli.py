@@ -1,5 +1,6 @@
 """The ``minigrad train`` command line: argument errors, and a small end-to-end run."""
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 import minigrad
 
 from minigrad.cli import main
+from minigrad.training import TrainConfig
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -17,7 +19,7 @@ from minigrad.cli import main
     (["train", "--hidden", "0"], "--hidden: must be >= 1"),
     (["train", "--input-dropout", "1.5"], "--input-dropout: must be in [0, 1)"),
     (["train", "--hidden-dropout", "-0.1"], "--hidden-dropout: must be in [0, 1)"),
-    (["train", "--lr", "0"], "--lr: must be in (0, inf)"),
+    (["train", "--lr", "0"], "--lr: must be a positive finite number"),
     (["train", "--lr", "abc"], "--lr: 'abc' is not a number"),
     (["train", "--batch-size", "0"], "--batch-size: must be >= 1"),
     (["train", "--epochs", "-1"], "--epochs: must be >= 1"),
@@ -26,7 +28,7 @@ from minigrad.cli import main
     (["train", "--epochs", "5", "--lr-anneal-epochs", "4"],
      "epochs (5) must not exceed lr_anneal_epochs (4)"),
     (["train", "--momentum-end", "1"], "--momentum-end: must be in [0, 1)"),
-    (["train", "--max-norm", "-2"], "--max-norm: must be in (0, inf)"),
+    (["train", "--max-norm", "-2"], "--max-norm: must be a positive finite number"),
     (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
     (["train", "--dropout-mode", "paper"], "invalid choice: 'paper'"),
     (["train", "--data-dir", "/nonexistent/minigrad", "--no-download"], "is not a directory"),
@@ -60,7 +62,7 @@ def test_garbage_resume_file_is_an_argument_error(tmp_path, capsys):
 
 
 def test_max_norm_none_and_zero_disable_the_constraint():
-    from minigrad.cli import _max_norm
+    from minigrad.training_config import max_norm_from_text as _max_norm
     assert _max_norm("none") is None and _max_norm("0") is None and _max_norm("3") == 3.0
 
 
@@ -78,6 +80,40 @@ def test_lr_anneal_epochs_flag_sets_the_config():
     for argv, expected in ((["train"], None), (["train", "--lr-anneal-epochs", "7"], 7)):
         args = parser.parse_args(argv)
         assert _config_from_args(args, argv, train_parser).lr_anneal_epochs == expected
+
+
+def test_every_train_config_field_has_a_flag_with_the_field_s_default():
+    from minigrad.cli import _config_from_args, build_parser
+    from minigrad.cli_flags import config_flag
+    parser, train_parser = build_parser()
+    args = parser.parse_args(["train"])
+    help_text = train_parser.format_help()
+    for field in dataclasses.fields(TrainConfig):
+        assert config_flag(field) in help_text, field.name
+        assert getattr(args, field.name) == field.default, field.name
+    assert _config_from_args(args, ["train"], train_parser) == TrainConfig()
+
+
+def test_every_flag_of_a_train_config_field_sets_that_field():
+    """Each field's flag, given a value other than the default, carries it into the config."""
+    def words(value):
+        if isinstance(value, bool):  # a switch: given means True
+            return []
+        return [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+
+    from minigrad.cli import _config_from_args, build_parser
+    from minigrad.cli_flags import config_flag
+    wanted = TrainConfig(hidden=(7, 5), p_input=0.1, p_hidden=0.3, dropout_mode="weight_scaling",
+                         max_norm=2.5, lr=0.05, lr_decay=0.9, lr_anneal_epochs=9,
+                         momentum_start=0.2, momentum_end=0.8, momentum_epochs=4, batch_size=16,
+                         epochs=3, seed=11, init="glorot_uniform", paper_momentum=True)
+    argv = ["train"]
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(wanted, field.name)
+        assert value != field.default, field.name  # every field is exercised
+        argv += [config_flag(field), *words(value)]
+    parser, train_parser = build_parser()
+    assert _config_from_args(parser.parse_args(argv), argv, train_parser) == wanted
 
 
 def test_help_runs_as_a_module(tmp_path):

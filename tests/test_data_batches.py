@@ -87,7 +87,7 @@ def test_unshuffled_batches_are_views_and_shapes_are_kept():
 @pytest.mark.parametrize("bad", [0, -1, -100])
 def test_non_positive_batch_size(bad):
     x, y = data(5)
-    with pytest.raises(ValueError, match=f"batch_size must be positive, got {bad}"):
+    with pytest.raises(ValueError, match=f"batch_size must be >= 1, got {bad}"):
         iterate_minibatches(x, y, bad)  # raised at call time, not at first next()
 
 

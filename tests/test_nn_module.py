@@ -195,8 +195,8 @@ def test_sequential_applies_layers_in_order():
 
 # ---- bad arguments --------------------------------------------------------------------
 @pytest.mark.parametrize("args, kwargs, error, match", [
-    ((0, 3), {}, ValueError, "in_features must be a positive int, got 0"),
-    ((3, -1), {}, ValueError, "out_features must be a positive int, got -1"),
+    ((0, 3), {}, ValueError, "in_features must be >= 1, got 0"),
+    ((3, -1), {}, ValueError, "out_features must be >= 1, got -1"),
     ((2.5, 3), {}, ValueError, "in_features"),
     ((True, 3), {}, ValueError, "in_features"),
     ((2, 3), {"init": "xavier"}, ValueError, "init must be one of"),

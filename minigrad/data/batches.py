@@ -7,6 +7,7 @@ Each call is one epoch and visits every sample exactly once (except the last
 """
 import numpy as np
 
+from ..checks import check_int
 from ..random import as_generator
 
 __all__ = ["iterate_minibatches"]
@@ -45,11 +46,8 @@ def iterate_minibatches(x, y, batch_size, *, shuffle=True, rng=None, drop_last=F
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x and y must have the same number of samples; got x.shape "
                          f"{x.shape} and y.shape {y.shape}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    n, batch_size = x.shape[0], int(batch_size)
+    batch_size = check_int("iterate_minibatches: batch_size", batch_size, minimum=1)
+    n = x.shape[0]
     order = as_generator(rng).permutation(n) if shuffle else None
     stop = n - n % batch_size if drop_last else n
     return _batches(x, y, order, batch_size, stop)

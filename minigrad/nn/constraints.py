@@ -12,7 +12,7 @@ the axis directly.
 """
 
 from ..autograd import bump_version
-from ..checks import check_positive_finite
+from ..checks import check_real
 from ..kernels import dispatch
 
 
@@ -27,7 +27,7 @@ class MaxNorm:
     """
 
     def __init__(self, c):
-        self.c = check_positive_finite("MaxNorm", "c", c)
+        self.c = check_real("MaxNorm: c", c, low=0, low_open=True)
 
     def check(self, weight):
         """Refuse a tensor that is not a weight matrix (Parameter runs it when attached)."""

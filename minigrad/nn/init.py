@@ -61,7 +61,7 @@ import math
 
 import numpy as np
 
-from ..checks import check_positive_finite
+from ..checks import check_choice, check_int, check_real
 from ..random import as_generator
 from ..tensor import FLOAT_DTYPES
 
@@ -160,17 +160,15 @@ def init_linear(init, in_features, out_features, rng=None, dtype=np.float32, ini
         >>> bool(np.all(np.abs(bias) <= 1 / math.sqrt(4)))
         True
     """
-    if not isinstance(init, str) or init not in _WEIGHTS:
-        raise ValueError(f"Linear: init must be one of {INITS}, got {init!r}")
-    for name, value in (("in_features", in_features), ("out_features", out_features)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Linear: {name} must be a positive int, got {value!r}")
-    check_positive_finite("Linear", "init_std", init_std)
+    check_choice("Linear: init", init, INITS)
+    # ValueError for every bad size, of any kind: what Linear has always raised
+    fan_in = check_int("Linear: in_features", in_features, minimum=1, type_error=ValueError)
+    fan_out = check_int("Linear: out_features", out_features, minimum=1, type_error=ValueError)
+    check_real("Linear: init_std", init_std, low=0, low_open=True)
     dtype = np.dtype(dtype)
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
     rng = as_generator(rng)
-    fan_in, fan_out = int(in_features), int(out_features)
     weight = _WEIGHTS[init](rng, fan_in, fan_out, init_std).astype(dtype)
     if not bias:
         return weight, None

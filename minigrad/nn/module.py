@@ -15,6 +15,7 @@ Assigning a ``Parameter`` or a ``Module`` to an attribute registers it, so
 import numpy as np
 
 from ..autograd import bump_version
+from ..checks import check_bool
 from .parameter import Parameter
 
 
@@ -124,9 +125,13 @@ class Module:
 
     # ---- modes and gradients -----------------------------------------------------------
     def train(self, mode=True):
-        """Set training mode on this module and all sub-modules (dropout active)."""
+        """Set training mode on this module and all sub-modules (dropout active).
+
+        ``mode`` is a bool: ``train(False)`` is ``eval()``.
+        """
+        mode = check_bool(f"{type(self).__name__}.train: mode", mode)
         for module in self.modules():
-            object.__setattr__(module, "training", bool(mode))
+            object.__setattr__(module, "training", mode)
         return self
 
     def eval(self):

@@ -1,8 +1,8 @@
 """Elementwise arithmetic with numpy broadcasting: + - * / neg, and pow by a scalar."""
-import numbers
 
 import numpy as np
 
+from ..checks import check_number
 from ..tensor import Function
 from .broadcasting import as_operands, check_tensor, unbroadcast
 
@@ -121,6 +121,5 @@ def neg(x):
 def pow(x, exponent):
     """``x ** exponent`` for a real scalar exponent (tensor exponents are not supported)."""
     check_tensor("pow", x)
-    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
-        raise TypeError(f"pow: the exponent must be a real scalar, got {type(exponent).__name__}")
+    check_number("pow: the exponent", exponent)
     return Pow.apply(x, exponent=x.dtype.type(exponent))

@@ -1,6 +1,7 @@
-"""Helpers shared by the ops: operand and argument checks, and un-broadcasting."""
-import operator
+"""Helpers shared by the ops: operand checks and un-broadcasting.
 
+Scalar arguments (an axis, a shape entry, ``keepdims``) are checked by ``minigrad.checks``.
+"""
 import numpy as np
 
 from ..tensor import Tensor
@@ -12,20 +13,6 @@ def check_tensor(op, x):
         raise TypeError(f"{op}: x must be a minigrad Tensor, got {type(x).__name__} "
                         "(wrap arrays with minigrad.tensor(...))")
     return x
-
-
-def as_int(op, what, value):
-    """``value`` as a Python int, for a shape or axis argument of the op named ``op``.
-
-    As numpy: a float is refused rather than truncated (``reshape(3.9, 2)`` is not
-    ``(3, 2)``), and so are bools (``axis=True`` is not axis 1) and strings.
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        try:
-            return operator.index(value)
-        except TypeError:
-            pass
-    raise TypeError(f"{op}: {what} must be an integer, got {type(value).__name__} {value!r}")
 
 
 def as_operands(op, a, b):

@@ -1,6 +1,7 @@
 """Loss functions: cross-entropy on logits (fused log-softmax + NLL) and mean squared error."""
 import numpy as np
 
+from ..checks import check_choice
 from ..tensor import Function, Tensor
 from .broadcasting import as_operands
 from .softmax import stable_log_softmax
@@ -53,11 +54,6 @@ class MSELoss(Function):
         return (dpred if need_pred else None, -dpred if need_target else None)
 
 
-def _check_reduction(reduction):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
 def _check_labels(labels, n, num_classes):
     """Integer class labels of shape (n,) with values in [0, num_classes)."""
     if isinstance(labels, Tensor):
@@ -84,7 +80,7 @@ def cross_entropy(logits, labels, reduction="mean"):
         labels: integer array-like of shape (N,), values in [0, C).
         reduction: "mean" (default), "sum" or "none" (per-sample losses, shape (N,)).
     """
-    _check_reduction(reduction)
+    check_choice("cross_entropy: reduction", reduction, REDUCTIONS)
     if not isinstance(logits, Tensor):
         raise TypeError(f"logits must be a Tensor, got {type(logits).__name__}")
     if logits.ndim != 2:
@@ -97,7 +93,7 @@ def cross_entropy(logits, labels, reduction="mean"):
 
 def mse_loss(pred, target, reduction="mean"):
     """Mean squared error ``mean((pred - target)**2)``; ``pred`` and ``target`` share a shape."""
-    _check_reduction(reduction)
+    check_choice("mse_loss: reduction", reduction, REDUCTIONS)
     pred, target = as_operands("mse_loss", pred, target)
     if pred.shape != target.shape:
         raise ValueError(f"mse_loss: pred shape {pred.shape} != target shape {target.shape}")

@@ -1,8 +1,9 @@
 """Reductions: sum and mean over all elements or chosen axes."""
 import numpy as np
 
+from ..checks import check_bool, check_int
 from ..tensor import Function
-from .broadcasting import as_int, check_tensor
+from .broadcasting import check_tensor
 
 
 def _normalize_axes(op, axis, ndim):
@@ -12,19 +13,13 @@ def _normalize_axes(op, axis, ndim):
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     normalized = []
     for a in axes:
-        a = as_int(op, "axis", a)
+        a = check_int(f"{op}: axis", a)
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of bounds for a tensor with {ndim} dimensions")
         normalized.append(a % ndim)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"repeated axis in {axis}")
     return tuple(sorted(normalized))
-
-
-def _check_keepdims(op, keepdims):
-    if not isinstance(keepdims, (bool, np.bool_)):
-        raise TypeError(f"{op}: keepdims must be True or False, got {keepdims!r}")
-    return bool(keepdims)
 
 
 def _expand_back(grad, shape, axes, keepdims):
@@ -62,7 +57,7 @@ def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all elements; an int or a tuple of ints)."""
     check_tensor("sum", x)
     return Sum.apply(x, axes=_normalize_axes("sum", axis, x.ndim),
-                     keepdims=_check_keepdims("sum", keepdims))
+                     keepdims=check_bool("sum: keepdims", keepdims))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -72,4 +67,4 @@ def mean(x, axis=None, keepdims=False):
     """
     check_tensor("mean", x)
     return Mean.apply(x, axes=_normalize_axes("mean", axis, x.ndim),
-                      keepdims=_check_keepdims("mean", keepdims))
+                      keepdims=check_bool("mean: keepdims", keepdims))

@@ -1,8 +1,9 @@
 """Ops that move elements without arithmetic: reshape, transpose, and dtype casts."""
 import numpy as np
 
+from ..checks import check_int
 from ..tensor import Function
-from .broadcasting import as_int, check_tensor
+from .broadcasting import check_tensor
 
 
 class Reshape(Function):
@@ -39,10 +40,14 @@ class Cast(Function):
 
 
 def _int_tuple(op, what, values):
-    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``; every entry an integer."""
+    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``; every entry an int.
+
+    As in numpy, a float is refused rather than truncated (``reshape(3.9, 2)`` is not
+    ``(3, 2)``), and so is a bool (``axis=True`` is not axis 1).
+    """
     if len(values) == 1 and isinstance(values[0], (tuple, list)):
         values = values[0]
-    return tuple(as_int(op, what, n) for n in values)
+    return tuple(check_int(f"{op}: {what}", n) for n in values)
 
 
 def reshape(x, *shape):

@@ -1,8 +1,9 @@
 """Softmax and log-softmax along an axis, computed stably (shifted by the maximum)."""
 import numpy as np
 
+from ..checks import check_int
 from ..tensor import Function
-from .broadcasting import as_int, check_tensor
+from .broadcasting import check_tensor
 
 
 def stable_log_softmax(x, axis):
@@ -40,7 +41,7 @@ class LogSoftmax(Function):
 
 
 def _check_axis(op, x, axis):
-    axis = as_int(op, "axis", axis)
+    axis = check_int(f"{op}: axis", axis)
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis {axis} is out of bounds for a tensor of shape {x.shape}")
     return axis

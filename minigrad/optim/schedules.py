@@ -6,23 +6,15 @@ rate decayed by a constant factor every epoch, and momentum raised linearly from
 ``schedule(epoch) -> value`` (epochs count from 0); ``apply_schedules`` sets them on an
 optimizer at the start of an epoch.
 """
-import numbers
-
-
-def _real(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
+from ..checks import check_int, check_number, check_real
 
 
 class ExponentialDecay:
     """``initial * factor ** epoch`` (e.g. factor 0.998 per epoch)."""
 
     def __init__(self, initial, factor):
-        self.initial = _real("initial", initial)
-        self.factor = _real("factor", factor)
-        if not 0 < self.factor <= 1:
-            raise ValueError(f"ExponentialDecay: factor must be in (0, 1], got {factor}")
+        self.initial = check_number("ExponentialDecay: initial", initial)
+        self.factor = check_real("ExponentialDecay: factor", factor, 0, 1, low_open=True)
 
     def __call__(self, epoch):
         return self.initial * self.factor ** epoch
@@ -35,10 +27,10 @@ class LinearRamp:
     """From ``start`` at epoch 0 linearly to ``end`` at epoch ``epochs``, then held at ``end``."""
 
     def __init__(self, start, end, epochs):
-        self.start, self.end = _real("start", start), _real("end", end)
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"LinearRamp: epochs must be a non-negative int, got {epochs!r}")
-        self.epochs = epochs
+        self.start = check_number("LinearRamp: start", start)
+        self.end = check_number("LinearRamp: end", end)
+        # ValueError for every bad length, of any kind: what LinearRamp has always raised
+        self.epochs = check_int("LinearRamp: epochs", epochs, minimum=0, type_error=ValueError)
 
     def __call__(self, epoch):
         if self.epochs == 0 or epoch >= self.epochs:

@@ -1,11 +1,10 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
-import math
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
 from ..autograd import bump_version
+from ..checks import check_bool, check_real
 from ..kernels import dispatch
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
@@ -13,39 +12,24 @@ from ..tensor import Tensor
 HYPERPARAMETERS = ("lr", "momentum", "weight_decay", "nesterov")
 
 
-def _check_nonnegative(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"SGD: {name} must be a real number, got {type(value).__name__}")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond the float range
-        number = math.inf
-    if not (number >= 0 and math.isfinite(number)):  # also rejects NaN
-        raise ValueError(f"SGD: {name} must be >= 0 and finite, got {value}")
-    return number
-
-
 def _check_lr(value):
-    value = _check_nonnegative("lr", value)
-    if value == 0:
-        raise ValueError("SGD: lr must be > 0")
-    return value
+    return check_real("SGD: lr", value, low=0, low_open=True)
 
 
 def _check_momentum(value):
-    value = _check_nonnegative("momentum", value)
-    if value >= 1:
-        raise ValueError(f"SGD: momentum must be < 1, got {value}")
-    return value
+    return check_real("SGD: momentum", value, 0, 1, high_open=True)
+
+
+def _check_weight_decay(value):
+    return check_real("SGD: weight_decay", value, low=0)
 
 
 def _check_nesterov(nesterov, momentum):
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"SGD: nesterov must be True or False, got {nesterov!r}")
+    nesterov = check_bool("SGD: nesterov", nesterov)
     if nesterov and momentum == 0:
         raise ValueError("SGD: nesterov momentum needs momentum > 0 (Nesterov momentum "
                          "requires a momentum), got momentum 0")
-    return bool(nesterov)
+    return nesterov
 
 
 def _check_params(params):
@@ -125,7 +109,7 @@ class SGD:
         self.params = _check_params(params)
         self.lr = lr
         self.momentum = momentum
-        self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
+        self.weight_decay = _check_weight_decay(weight_decay)
         self.nesterov = _check_nesterov(nesterov, self.momentum)
         self.constraint = constraint
         self.velocity = [None] * len(self.params)
@@ -219,7 +203,7 @@ class SGD:
                              f"{unexpected} (velocity.<i> for i < {len(self.params)})")
         lr = _check_lr(_scalar(state, "lr"))
         momentum = _check_momentum(_scalar(state, "momentum"))
-        weight_decay = _check_nonnegative("weight_decay", _scalar(state, "weight_decay"))
+        weight_decay = _check_weight_decay(_scalar(state, "weight_decay"))
         nesterov = _check_nesterov(_scalar(state, "nesterov"), momentum)
         velocity = [None] * len(self.params)
         for key, i in velocity_keys.items():
