@@ -11,8 +11,7 @@ A Dropout with p = 0 is left out of the network rather than run as the identity.
 Each hidden ``Linear -> ReLU -> Dropout`` is then fused into one ``nn.FusedLinear``
 (``nn.fuse``; ``fused=False`` keeps the three layers).
 """
-import numpy as np
-
+from .checks import check_bool, check_int, check_probability, check_sizes
 from .nn import Dropout, Linear, ReLU, Sequential, fuse
 from .random import as_generator
 
@@ -56,16 +55,14 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         >>> len(dropout_mlp(784, (1024, 1024), 10, fused=False))  # 1 + 3 x 2 + 1 layers
         8
     """
-    hidden = tuple(hidden)
-    for name, size in [("in_features", in_features), ("out_features", out_features)] + [
-            (f"hidden[{i}]", h) for i, h in enumerate(hidden)]:
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"dropout_mlp: {name} must be a positive int, got {size!r}")
-    for name, p in (("p_input", p_input), ("p_hidden", p_hidden)):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
-            raise ValueError(f"dropout_mlp: {name} must be a number in [0, 1), got {p!r}")
-    if not isinstance(fused, (bool, np.bool_)):
-        raise TypeError(f"dropout_mlp: fused must be True or False, got {fused!r}")
+    in_features, out_features = (
+        check_int(f"dropout_mlp: {name}", size, minimum=1, type_error=ValueError)
+        for name, size in (("in_features", in_features), ("out_features", out_features)))
+    hidden = check_sizes("dropout_mlp: hidden", hidden, type_error=ValueError)
+    p_input, p_hidden = (
+        check_probability(f"dropout_mlp: {name}", p, allow_one=False, type_error=ValueError)
+        for name, p in (("p_input", p_input), ("p_hidden", p_hidden)))
+    fused = check_bool("dropout_mlp: fused", fused)
     init_rng = as_generator(rng)
     dropout_rng = None if dropout_rng is None else as_generator(dropout_rng)
 

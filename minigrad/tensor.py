@@ -34,6 +34,7 @@ first. ``tests/test_import_graph.py`` keeps it the only cycle in minigrad.
 import numpy as np
 
 from .autograd import grad_mode, run_backward
+from .checks import check_bool
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -194,9 +195,7 @@ class Tensor:
         Raises RuntimeError, before any gradient changes, if the graph was freed or if
         an array it saved was modified in place since the forward (``minigrad.autograd``).
         """
-        if not isinstance(retain_graph, (bool, np.bool_)):
-            raise TypeError(f"backward(): retain_graph must be True or False, "
-                            f"got {retain_graph!r}")
+        retain_graph = check_bool("backward(): retain_graph", retain_graph)
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
                                "(no input had requires_grad=True, or it was made under no_grad)")

@@ -10,12 +10,18 @@ Every function here
 3. allocates the output, and calls the implementation chosen in ``minigrad.kernels.backend``
    with the current thread count.
 
+Scalar arguments (a drop probability, a seed, a flag) are checked with
+``minigrad.checks``, the validators the layers use: these functions are public too
+(the bench scripts and tests call them), so they refuse a bad value with the same
+message a layer gives.
+
 Autograd code calls these functions and nothing below them.
 """
 import math
 
 import numpy as np
 
+from ..checks import check_bool, check_int, check_probability, check_real
 from . import backend
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -37,38 +43,9 @@ def check_same_dtype(op, **arrays):
         raise TypeError(f"{op}: operands must have the same dtype, but {listing}")
 
 
-def check_probability(p):
-    """Return ``p`` as a float after checking it is a real number in [0, 1]."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"dropout probability p must be a real number, got {type(p).__name__}")
-    try:
-        p = float(p)
-    except OverflowError:  # an int beyond the float range
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p}") from None
-    if not 0.0 <= p <= 1.0:  # also rejects NaN
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
-    return p
-
-
-def check_seed(seed):
-    """Return the dropout stream ``seed`` as an int after checking it is in [0, 2**64)."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"dropout seed must be an int, got {type(seed).__name__}")
-    seed = int(seed)
-    if not 0 <= seed < 2**64:
-        raise ValueError(f"dropout seed must be in [0, 2**64), got {seed}")
-    return seed
-
-
 def dropout_threshold(p):
     """The kernels' keep threshold for drop probability ``p``: ``ceil(p * 2**53)``."""
     return math.ceil(p * 2.0**53)
-
-
-def _check_flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
 
 
 def _as_c_matrix(x):
@@ -153,12 +130,12 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
             raise ValueError(f"fused_linear_forward: bias shape {bias.shape} != ({n},), "
                              f"the columns of w {w.shape}")
         bias = np.ascontiguousarray(bias)
-    relu = _check_flag("relu", relu)
-    inverted = _check_flag("inverted", inverted)
-    p = check_probability(p)
+    relu = check_bool("relu", relu)
+    inverted = check_bool("inverted", inverted)
+    p = check_probability("dropout probability p", p)
     dropout = p > 0
     if dropout or seed is not None:
-        seed = check_seed(seed)
+        seed = check_int("dropout seed", seed, minimum=0, maximum=2**64 - 1)
     x, flip_x = _as_c_matrix(x)
     w, flip_w = _as_c_matrix(w)
     out = np.empty((m, n), dtype=x.dtype)
@@ -199,9 +176,9 @@ def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
     if grad_out.ndim != 2 or grad_out.shape != y.shape:
         raise ValueError(f"fused_linear_backward needs 2-D grad_out and y of one shape, "
                          f"got {grad_out.shape} and {y.shape}")
-    p = check_probability(p)
-    inverted = _check_flag("inverted", inverted)
-    bias_grad = _check_flag("bias_grad", bias_grad)
+    p = check_probability("dropout probability p", p)
+    inverted = check_bool("inverted", inverted)
+    bias_grad = check_bool("bias_grad", bias_grad)
     g = np.ascontiguousarray(grad_out)
     yc = np.ascontiguousarray(y)
     grad_in = np.empty_like(g)
@@ -257,9 +234,9 @@ def dropout_forward(x, p, seed, inverted=True):
     (by 1 when ``inverted`` is False); dropped elements are exactly 0. The mask depends only on ``seed`` and the element's
     C-order index (see ``minigrad.kernels.reference``).
     """
-    p = check_probability(p)
+    p = check_probability("dropout probability p", p)
     flat = _flat("x", x)
-    seed = check_seed(seed)
+    seed = check_int("dropout seed", seed, minimum=0, maximum=2**64 - 1)
     threshold = dropout_threshold(p)
     out = np.empty_like(flat)
     mask = np.empty(flat.shape, dtype=np.uint8)
@@ -277,7 +254,7 @@ def apply_dropout_mask(x, mask, p, inverted=True):
     This is dropout's backward (x is then the upstream gradient) and also its forward
     when the mask is given rather than drawn. One kernel, ``dropout_backward``, serves both.
     """
-    p = check_probability(p)
+    p = check_probability("dropout probability p", p)
     check_float_array("x", x)
     if not isinstance(mask, np.ndarray):
         raise TypeError(f"dropout: the kernel mask must be a uint8 numpy array, "
@@ -305,14 +282,7 @@ def max_norm_columns_(w, c):
         raise ValueError(f"max-norm needs a 2-D weight matrix, got shape {w.shape}")
     if not (w.flags.c_contiguous and w.flags.writeable):
         raise ValueError("max-norm works in place and needs a writeable C-contiguous array")
-    if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, float, np.integer, np.floating)):
-        raise TypeError(f"max-norm bound c must be a real number, got {type(c).__name__}")
-    try:
-        radius = float(c)
-    except OverflowError:  # an int beyond the float range
-        radius = math.inf
-    if not (radius > 0 and math.isfinite(radius)):
-        raise ValueError(f"max-norm bound c must be a positive finite number, got {c}")
+    radius = check_real("max-norm bound c", c, low=0, low_open=True)
     backend.implementations["maxnorm"].max_norm_columns(w, radius, backend.get_num_threads())
 
 

@@ -15,7 +15,7 @@ the factor sits (and so in the effective learning rate of the weights after them
 """
 import numpy as np
 
-from ..kernels.dispatch import check_probability
+from ..checks import check_choice, check_probability
 from ..ops import dropout
 from ..random import as_generator
 from .module import Module
@@ -40,10 +40,8 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, mode="inverted", rng=None):
         super().__init__()
-        self.p = check_probability(p)
-        if mode not in MODES:
-            raise ValueError(f"Dropout: mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
+        self.p = check_probability("dropout probability p", p)
+        self.mode = check_choice("Dropout: mode", mode, MODES)
         self.rng = None if rng is None else as_generator(rng)
         self.last_mask = None
         self.replay_mask = None  # set by nn.forward_with_masks for one forward

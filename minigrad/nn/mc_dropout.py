@@ -8,6 +8,7 @@ uncertainty. This helper keeps dropout active at inference and returns both.
 import numpy as np
 
 from ..autograd import no_grad
+from ..checks import check_int
 from .dropout import Dropout
 from .fused_linear import FusedLinear
 
@@ -29,8 +30,7 @@ def mc_dropout_predict(model, x, samples=100, transform=None):
     Returns:
         ``(mean, std)`` as numpy arrays shaped like one output.
     """
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise ValueError(f"mc_dropout_predict: samples must be a positive int, got {samples!r}")
+    samples = check_int("mc_dropout_predict: samples", samples, minimum=1, type_error=ValueError)
     layers = [m for m in model.modules() if isinstance(m, (Dropout, FusedLinear))]
     modes = [layer.training for layer in layers]
     try:

@@ -15,9 +15,10 @@ Backward: ``d(out)/d(x) = mask / (1 - p)``, reusing the mask drawn in the forwar
 """
 import numpy as np
 
-from ..tensor import Function
+from ..checks import check_bool, check_probability
 from ..kernels import dispatch
 from ..random import draw_seed
+from ..tensor import Function
 from .broadcasting import check_tensor
 
 
@@ -86,9 +87,8 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=
         True
     """
     check_tensor("dropout", x)
-    p = dispatch.check_probability(p)
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"dropout: training must be True or False, got {training!r}")
+    p = check_probability("dropout probability p", p)
+    training = check_bool("dropout: training", training)
     if mask is not None:
         if not training:
             raise ValueError("dropout: a mask replays training-mode dropout; "

@@ -19,8 +19,9 @@ arithmetic, hence bit-identical outputs and gradients (``tests/test_nn_fused_lin
 The layer ``minigrad.nn.FusedLinear`` runs this op (``minigrad.nn.fuse`` puts it in a
 model); the unfused ops remain the reference.
 """
-from ..tensor import Function
+from ..checks import check_probability
 from ..kernels import dispatch
+from ..tensor import Function
 
 
 class FusedLinear(Function):
@@ -62,7 +63,7 @@ def fused_linear(x, weight, bias=None, relu=False, p=0.0, seed=None, inverted=Tr
         seed: the 64-bit seed of the dropout mask (``minigrad.random.draw_seed``).
         inverted: scale kept units by 1/(1-p) (else leave them unscaled).
     """
-    p = dispatch.check_probability(p)
+    p = check_probability("dropout probability p", p)
     if p > 0 and not relu:
         raise ValueError("fused_linear: dropout is fused only after a ReLU")
     inputs = (x, weight) if bias is None else (x, weight, bias)
