@@ -37,11 +37,11 @@ do not depend on the thread count. Processes started with ``'spawn'`` or
 import contextlib
 import importlib
 import os
-import reprlib
 import warnings
 
 import numpy as np
 
+from ..checks import check_choice, check_int
 from . import reference
 
 KERNELS = ("matmul", "relu", "dropout", "maxnorm", "fused_linear", "sgd")
@@ -106,8 +106,7 @@ def set_backend(name):
     Kernels that failed to compile fall back to numpy with a warning (or the import
     of minigrad failed, under ``MINIGRAD_REQUIRE_COMPILED=1``).
     """
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    check_choice("backend", name, BACKENDS)
     _state["backend"] = name
     missing = []
     for kernel in KERNELS:
@@ -136,8 +135,7 @@ def set_matmul(name):
     ``"blas"`` routes every product through ``np.matmul`` (numpy's BLAS), whatever
     the backend; it exists to compare minigrad's kernel against it.
     """
-    if name not in MATMUL_CHOICES:
-        raise ValueError(f"matmul must be one of {MATMUL_CHOICES}, got {name!r}")
+    check_choice("matmul", name, MATMUL_CHOICES)
     _state["matmul"] = name
     _apply_matmul_choice()
 
@@ -163,13 +161,8 @@ def set_num_threads(n):
         >>> minigrad.set_num_threads(2); minigrad.get_num_threads()
         2
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"number of threads must be an int, got {reprlib.repr(n)} "
-                        f"({type(n).__name__})")
-    if not 1 <= n <= MAX_THREADS:
-        raise ValueError(f"number of threads must be >= 1 and <= {MAX_THREADS} "
-                         "(minigrad.kernels.backend.MAX_THREADS, 4 per CPU and at least 64), "
-                         f"got {n}")
+    n = check_int("number of threads (at most minigrad.kernels.backend.MAX_THREADS, 4 per "
+                  "CPU and at least 64)", n, minimum=1, maximum=MAX_THREADS)
     if _state["forked_child"] and n > 1:
         warnings.warn(f"minigrad: set_num_threads({n}) ignored: this process was forked "
                       "after minigrad was imported, and GNU OpenMP's thread pool does not "
