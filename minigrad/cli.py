@@ -123,7 +123,8 @@ def _train_command(args, argv, train_parser):
     checkpoint_before = None if args.checkpoint is None else file_identity(args.checkpoint)
     try:
         _, history = train(config, (x_train, y_train, x_test, y_test),
-                           checkpoint=args.checkpoint, resume=args.resume, on_epoch=on_epoch,
+                           checkpoint=args.checkpoint, resume=args.resume,
+                           on_start=None if args.quiet else _print_model, on_epoch=on_epoch,
                            progress=_progress_bar(len(x_train), config.epochs, args.quiet),
                            metadata={"dataset": args.dataset, "train_subset": args.train_subset})
     except ResumeError as exc:  # found before the first step: a usage error like the others
@@ -163,6 +164,11 @@ def _print_banner(dataset, config, n_train, n_test, n_features, info):
           f"{' (paper momentum: lr x (1-m))' if config.paper_momentum else ''}, batch "
           f"{config.batch_size}, seed {config.seed}", flush=True)
     print(f"backend: kernels {info['kernels']}, {info['num_threads']} threads", flush=True)
+
+
+def _print_model(model):
+    """The network as ``repr`` shows it: which layers there are, and which are fused."""
+    print(f"model: {model!r}", flush=True)
 
 
 def _progress_bar(n_samples, epochs, quiet):

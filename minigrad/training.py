@@ -101,8 +101,8 @@ def _error_rate(model, x, y, batch_size=1000):
     return wrong / len(x)
 
 
-def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progress=None,
-          metadata=None):
+def train(config, dataset, *, checkpoint=None, resume=None, on_start=None, on_epoch=None,
+          progress=None, metadata=None):
     """Train the dropout MLP of ``config`` on ``dataset``; return ``(model, history)``.
 
     Args:
@@ -116,6 +116,9 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
         resume: optional path of a checkpoint written by ``train``; training continues
             from its epoch up to ``config.epochs``. Its config must equal ``config``
             except for ``epochs``. The returned history includes the earlier epochs.
+        on_start: optional callable receiving the model once it is built (and, with
+            ``resume``, restored), before the first step: ``print`` shows the layers,
+            with each hidden Linear -> ReLU -> Dropout fused into one ``FusedLinear``.
         on_epoch: optional callable receiving each new history record (after the
             epoch's checkpoint is written).
         progress: optional callable ``progress(batches, total, epoch) -> iterable``
@@ -151,6 +154,8 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_epoch=None, progr
     if resume is not None:
         start_epoch, history = resume_state(resume, config, model, optimizer,
                                             dropout_rng, shuffle_rng)
+    if on_start is not None:
+        on_start(model)
 
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import minigrad
@@ -157,3 +158,27 @@ def test_small_end_to_end_run_then_resume(tmp_path, capsys):
         main(["train", "--resume", str(ckpt), "--epochs", "3", "--lr", "0.01", "--quiet"])
     assert exc.value.code == 2
     assert "configuration differs" in capsys.readouterr().err
+
+
+def test_the_run_prints_its_model_with_the_fused_layers(capsys):
+    argv = ["train", "--epochs", "1", "--train-subset", "200", "--hidden", "16", "16",
+            "--no-download"]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert ("model: Sequential(\n  (0): Dropout(p=0.2, mode='inverted')\n"
+            "  (1): FusedLinear(in_features=784, out_features=16, bias=True, max_norm=3.0, "
+            "relu=True, p=0.5, mode='inverted')\n") in stdout
+    assert "(7): Linear(in_features=16, out_features=10" in stdout
+    assert main([*argv, "--quiet"]) == 0
+    assert "model:" not in capsys.readouterr().out
+
+
+def test_train_hands_the_built_model_to_on_start():
+    from minigrad.training import TrainConfig, train
+    rng = np.random.default_rng(0)
+    data = (rng.random((40, 5), dtype=np.float32), rng.integers(0, 3, 40),
+            rng.random((10, 5), dtype=np.float32), rng.integers(0, 3, 10))
+    seen = []
+    model, _ = train(TrainConfig(hidden=(4,), epochs=1, batch_size=20), data,
+                     on_start=seen.append)
+    assert seen == [model]
