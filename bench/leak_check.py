@@ -16,7 +16,7 @@ flat. The exit status is 1 when RSS after the last step exceeds RSS at the end o
 warm-up (``--warmup`` steps, default 1,000) by more than ``--margin-mb`` (default 4 MiB).
 A leak of one 64x256 float32 activation per step (64 KiB) would add ~560 MiB over
 9,000 steps; one leaked small Python object per step (~100 bytes) ~1 MiB, which
-the margin tolerates, and which the tracemalloc check in ``tests/test_leaks.py`` catches.
+the margin tolerates, and which the tracemalloc check in ``tests/autograd/test_leaks.py`` catches.
 Linux only (reads ``/proc/self/statm``).
 """
 import argparse

@@ -27,7 +27,7 @@ Why the port used to produce NaN: it used minigrad's former default, He init
 PyTorch's in standard deviation. With it the dropout net's loss overflows to inf/NaN
 within the first few steps (the table then counts the seeds as diverged), while the
 plain net trains. PyTorch does the same from these He weights, with its own masks
-(``tests/test_example_overfitting.py`` checks seed 0). So the tutorial "trains fine in
+(``tests/docs/test_example_overfitting.py`` checks seed 0). So the tutorial "trains fine in
 PyTorch" because of PyTorch's initialisation, not of anything minigrad's dropout does
 differently; with ``init="torch"`` minigrad trains it fine too, and minigrad's losses
 match PyTorch's step for step (the same test file compares 50 steps from the same

@@ -13,7 +13,7 @@ a mask multiplies a layer's *outputs*, after the bias was added.
 
 The weights are small multiples of 1/4, so every product and sum below is exact in
 floating point and the printed numbers can be checked with pencil and paper
-(``tests/test_examples.py`` does so, in plain Python).
+(``tests/docs/test_examples.py`` does so, in plain Python).
 
 Run::
 

@@ -32,7 +32,7 @@ The exact theory, for a linear model with inverted input dropout (Srivastava et 
         = sum_i (y_i - x_i . w)**2  +  p / (1-p) * sum_j w_j**2 * sum_i x_ij**2 ,
 
 the plain loss plus an L2 penalty on each weight scaled by its feature's energy
-(``tests/test_weight_shrinkage.py`` checks it exactly by enumerating every mask). In
+(``tests/docs/test_weight_shrinkage.py`` checks it exactly by enumerating every mask). In
 this net dropout acts on hidden units, so the identity holds for the last layer given
 the thinned activations ``h`` below it: the penalty is ``p/(1-p) sum_j w_j**2 sum_i
 h_ij**2``. That is a penalty on the product of a weight and its input's size, not on

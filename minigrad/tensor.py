@@ -29,7 +29,7 @@ from minigrad; above them, the ops subclass Function::
 The arrow back from ``tensor`` to ``ops`` is the one import cycle (tinygrad's idiom):
 ``a + b`` calls ``ops.add``, and the ops need Tensor and Function. ``ops`` is imported
 at the bottom of this file, once both classes exist, so either side can be imported
-first. ``tests/test_import_graph.py`` keeps it the only cycle in minigrad.
+first. ``tests/autograd/test_import_graph.py`` keeps it the only cycle in minigrad.
 """
 import numpy as np
 

@@ -2,7 +2,7 @@
 # Memory-safety check of the compiled kernels with AddressSanitizer (ASan).
 #
 #   tools/sanitize.sh                     # kernel tests, fuzz and bad-input matrix
-#   tools/sanitize.sh tests/test_kernels_matmul.py -k trans   # any pytest arguments
+#   tools/sanitize.sh tests/kernels/test_kernels_matmul.py -k trans   # any pytest arguments
 #   MINIGRAD_DEBUG=1 tools/sanitize.sh    # ASan on top of the bounds-checked debug build
 #
 # What it does, without touching the source tree and installing nothing:
@@ -68,7 +68,7 @@ echo "sanitize: $n_so extension modules built and instrumented ($(grep -c -- '-f
 unset CC CFLAGS LDFLAGS
 
 if [ "$#" -eq 0 ]; then
-    set -- tests/test_kernels_*.py tests/test_bad_input.py
+    set -- tests/kernels/test_kernels_*.py tests/*/test_bad_input_*.py
 fi
 export LD_PRELOAD="$libasan"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"

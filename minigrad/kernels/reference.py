@@ -4,7 +4,7 @@ Each function here has exactly the signature of its Cython counterpart in ``_ext
 inputs are validated, C-contiguous numpy arrays; outputs are allocated by the caller
 and written in place; ``n_threads`` is accepted and ignored (numpy decides for itself).
 The compiled kernels must agree with these functions (bit for bit for relu and
-dropout, to rounding for matmul and max-norm); ``tests/test_kernels_*.py`` checks it.
+dropout, to rounding for matmul and max-norm); ``tests/kernels/`` checks it.
 
 Dropout randomness is counter-based. One 64-bit ``seed`` is drawn per call; element
 ``i`` (in C order) is kept when ``splitmix64(seed, i) >> 11``, a uniform 53-bit

@@ -6,7 +6,7 @@ for backward. ``FusedLinear`` computes ``dropout(relu(x @ W + b))`` in the write
 the GEMM instead, and its backward needs no mask (``minigrad.ops.fused_linear`` derives
 both). Results are bit-identical to the three layers: the same Parameters, the same
 Generator, one seed drawn at the same moment, the same arithmetic
-(``tests/test_nn_fused_linear.py``).
+(``tests/nn/test_nn_fused_linear.py``).
 
 You seldom build one by hand: ``minigrad.nn.fuse(model)`` replaces every
 ``Linear -> ReLU [-> Dropout]`` run in a model's Sequentials, and ``dropout_mlp`` (so

@@ -15,7 +15,7 @@ for any linear layer, dW = x.T @ dz, db = sum over the batch of dz, dx = dz @ W.
 
 For the same seed the fused op draws the same mask as the unfused ops
 (``relu`` then ``dropout``): same GEMM, same hash of (seed, element index), same
-arithmetic, hence bit-identical outputs and gradients (``tests/test_nn_fused_linear.py``).
+arithmetic, hence bit-identical outputs and gradients (``tests/nn/test_nn_fused_linear.py``).
 The layer ``minigrad.nn.FusedLinear`` runs this op (``minigrad.nn.fuse`` puts it in a
 model); the unfused ops remain the reference.
 """

@@ -4,7 +4,6 @@ checkpoint and writes the epochs it finished to --out."""
 import json
 import os
 
-import numpy as np
 import pytest
 
 import minigrad.data

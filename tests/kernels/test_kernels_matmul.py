@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
-from backend_helpers import backend_settings
-from matrix_views import LAYOUTS, view
+from support.backends import backend_settings
+from support.layouts import LAYOUTS, random_matrix
 
 mm = pytest.importorskip("minigrad._ext.matmul")
 
@@ -163,8 +163,8 @@ layouts = st.sampled_from(LAYOUTS)
 def test_dispatch_matmul_any_layout(m, k, n, trans_a, trans_b, layout_a,
                                     layout_b, dtype, n_threads, seed):
     rng = np.random.default_rng(seed)
-    a = view(rng, (k, m) if trans_a else (m, k), layout_a, dtype)
-    b = view(rng, (n, k) if trans_b else (k, n), layout_b, dtype)
+    a = random_matrix(rng, (k, m) if trans_a else (m, k), layout_a, dtype)
+    b = random_matrix(rng, (n, k) if trans_b else (k, n), layout_b, dtype)
     with compiled_matmul(n_threads):
         out = dispatch.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
     assert out.shape == (m, n) and out.dtype == dtype

@@ -5,6 +5,7 @@ apply_dropout_mask and numpy's ``sum(axis=0)`` (bit for bit, where numpy adds ro
 order); central finite differences of the fused forward (float64).
 """
 import inspect
+import itertools
 import math
 
 import numpy as np
@@ -12,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_helpers import backend_settings, compiled_kernel
-from elementwise_helpers import SEEDS, THREADS, assert_bits_equal, float_vectors
+from support.backends import backend_settings, compiled_kernel
+from support.elementwise import SEEDS, THREADS, assert_bits_equal, float_vectors
+from support.layouts import LAYOUTS, in_layout
 from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
 
@@ -224,10 +226,8 @@ def test_dispatch_handles_strided_views(data, shape, p, n_threads):
     y2 = data.draw(float_vectors(dtype=g2.dtype, size=g2.size)).reshape(shape)
     expected = twin(g2, y2, scale_of(p, g2.dtype), True)
     with compiled_kernel("fused_linear", fused_linear_kernels, n_threads):
-        read_only = y2.copy()
-        read_only.setflags(write=False)
-        for g, y in ((g2, y2), (np.asfortranarray(g2), read_only),
-                     (g2.copy()[::-1][::-1], np.asfortranarray(y2))):
+        for layout_g, layout_y in itertools.product(LAYOUTS, LAYOUTS):
+            g, y = in_layout(g2, layout_g), in_layout(y2, layout_y)
             grad_in, grad_bias = dispatch.fused_linear_backward(g, y, p)
             assert_bits_equal(grad_in, expected[0])
             assert_sums_equal(grad_bias, expected[1])

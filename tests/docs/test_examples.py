@@ -7,13 +7,13 @@ Each example is imported from ``examples/`` as a module and its functions are ca
 so a test checks the numbers the example prints and its docstring claims.
 """
 import math
-import os
 import sys
 
 import numpy as np
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
-sys.path.insert(0, EXAMPLES)
+from support.paths import EXAMPLES
+
+sys.path.insert(0, str(EXAMPLES))
 
 import mc_dropout  # noqa: E402
 import ten_thousand_ones  # noqa: E402

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backend_helpers import compiled_kernel
-from elementwise_helpers import DTYPES, THREADS, assert_bits_equal, elements
+from support.backends import compiled_kernel
+from support.elementwise import DTYPES, THREADS, assert_bits_equal, elements
 from minigrad.kernels import dispatch, reference
 
 maxnorm = pytest.importorskip("minigrad._ext.maxnorm")

@@ -64,15 +64,3 @@ def assert_bits_equal(actual, expected):
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     np.testing.assert_array_equal(actual.view(UINT[actual.dtype]),
                                   expected.view(UINT[expected.dtype]))
-
-
-def strided_views(x2):
-    """Non-contiguous and read-only views of the 2-D array ``x2``, by name."""
-    read_only = x2.copy()
-    read_only.setflags(write=False)
-    return {
-        "transposed": x2.T,
-        "sliced": x2[::2, 1:],
-        "negative-stride": x2[::-1, ::-1],
-        "read-only": read_only,
-    }

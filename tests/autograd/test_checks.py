@@ -91,6 +91,6 @@ def test_refusals_say_name_requirement_and_value(call, exc, message):
     (Fraction(1, 2), TypeError), (np.array(0.5), TypeError),
 ])
 def test_probability_refuses_what_the_kernels_refuse(p, exc):
-    """The cases tests/test_bad_input.py holds for every entry point of the drop probability."""
+    """The cases tests/nn/test_bad_input_nn.py holds for every entry point of the drop probability."""
     with pytest.raises(exc, match="dropout probability p"):
         check_probability("dropout probability p", p)

@@ -5,7 +5,6 @@ from freshly built initial models; the PNG file signature; and, for the theory, 
 exact expectation over every dropout mask of a tiny linear model, enumerated.
 """
 import itertools
-import os
 import sys
 
 import numpy as np
@@ -13,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend_helpers import backend_settings
+from support.backends import backend_settings
+from support.paths import EXAMPLES
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+sys.path.insert(0, str(EXAMPLES))
 import overfitting  # noqa: E402
 import weight_shrinkage  # noqa: E402
 

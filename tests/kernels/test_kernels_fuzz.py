@@ -15,8 +15,8 @@ documented contract whether the call is valid:
 * invalid: the call must raise ValueError or TypeError, and nothing else.
 
 Anything else (another exception, a crash, a wrong result) fails. CI runs this file
-against the bounds-checked debug build too (it matches ``tests/test_kernels_*.py``), and
-``tools/sanitize.sh`` runs it under AddressSanitizer.
+against the bounds-checked debug build too (it is one of ``tests/kernels/test_kernels_*``),
+and ``tools/sanitize.sh`` runs it under AddressSanitizer.
 """
 import math
 from fractions import Fraction

@@ -11,16 +11,16 @@ kernels' thread barriers (measured: 2 threads beside another busy process ran th
 steps 20-30 times slower).
 """
 import math
-import os
 import re
 import sys
 
 import numpy as np
 import pytest
 
-from backend_helpers import backend_settings
+from support.backends import backend_settings
+from support.paths import EXAMPLES
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+sys.path.insert(0, str(EXAMPLES))
 import overfitting  # noqa: E402
 
 from minigrad import nn  # noqa: E402

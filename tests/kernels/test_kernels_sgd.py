@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from minigrad.kernels import dispatch, reference
 
-from backend_helpers import compiled_kernel
-from elementwise_helpers import DTYPES
+from support.backends import compiled_kernel
+from support.elementwise import DTYPES
 
 compiled = pytest.importorskip("minigrad._ext.sgd")
 

@@ -7,9 +7,9 @@ import pytest
 
 from minigrad.history import write_history
 from minigrad.training import train
+from support.paths import BENCH
 
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "bench", "mnist_paper.py")
+SCRIPT = str(BENCH / "mnist_paper.py")
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,15 @@ examples join without a list to keep.
 import doctest
 import importlib
 import pkgutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minigrad
+from support.paths import DOCS
 
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-TOUR = next(parent / "docs" / "TOUR.md" for parent in Path(__file__).resolve().parents
-            if (parent / "docs" / "TOUR.md").is_file())
+TOUR = DOCS / "TOUR.md"
 MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(minigrad.__path__, "minigrad.")
                  if not name.startswith(("minigrad._ext", "minigrad.__main__")))
 

@@ -17,7 +17,9 @@ import tracemalloc
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from support.paths import BENCH
+
+sys.path.insert(0, str(BENCH))
 from leak_check import make_run, rss_mib  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"),

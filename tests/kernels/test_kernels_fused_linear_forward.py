@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_helpers import backend_settings
-from elementwise_helpers import SEEDS, assert_bits_equal
-from matrix_views import LAYOUTS, view
+from support.backends import backend_settings
+from support.elementwise import SEEDS, assert_bits_equal
+from support.layouts import LAYOUTS, random_matrix
 from minigrad.kernels import backend
 from minigrad.kernels import dispatch, reference
 
@@ -240,7 +240,8 @@ def test_dispatch_linear_forward_equals_the_separate_dispatch_calls(
         m, k, n, layout_x, layout_w, dtype, with_bias, use_relu, p, inverted, seed,
         data_seed, n_threads):
     rng = np.random.default_rng(data_seed)
-    x, w = view(rng, (m, k), layout_x, dtype), view(rng, (k, n), layout_w, dtype)
+    x = random_matrix(rng, (m, k), layout_x, dtype)
+    w = random_matrix(rng, (k, n), layout_w, dtype)
     bias = rng.standard_normal(n).astype(dtype)[::-1] if with_bias else None  # a view
     with backend_settings("compiled", "minigrad", n_threads):
         if backend.implementations["matmul"] is not mm:

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_helpers import compiled_kernel
-from elementwise_helpers import (LARGE_SIZES, SEEDS, THREADS, assert_bits_equal,
-                                 float_vectors, strided_views)
+from support.backends import compiled_kernel
+from support.elementwise import LARGE_SIZES, SEEDS, THREADS, assert_bits_equal, float_vectors
+from support.layouts import views
 from minigrad.kernels import dispatch, reference
 
 dropout = pytest.importorskip("minigrad._ext.dropout")
@@ -157,7 +157,7 @@ def test_p0_keeps_all_and_p1_drops_all(dtype):
 def test_dispatch_handles_strided_and_read_only_inputs(data, shape, seed, p, n_threads):
     x2 = data.draw(float_vectors(size=shape[0] * shape[1])).reshape(shape)
     with compiled_kernel("dropout", dropout, n_threads):
-        for name, x in strided_views(x2).items():
+        for name, x in views(x2).items():
             out, mask = dispatch.dropout_forward(x, p, seed)
             assert out.shape == mask.shape == x.shape, name
             expected_out, expected_mask = twin_forward(np.ascontiguousarray(x).ravel(), seed, p)

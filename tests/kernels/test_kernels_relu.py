@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_helpers import compiled_kernel
-from elementwise_helpers import (THREADS, assert_bits_equal, float_vectors, specials,
-                                 strided_views)
+from support.backends import compiled_kernel
+from support.elementwise import THREADS, assert_bits_equal, float_vectors, specials
+from support.layouts import views
 from minigrad.kernels import dispatch, reference
 
 relu = pytest.importorskip("minigrad._ext.relu")
@@ -74,7 +74,7 @@ def test_dispatch_handles_strided_and_read_only_inputs(data, shape, n_threads):
     x2 = data.draw(float_vectors(size=shape[0] * shape[1])).reshape(shape)
     g2 = data.draw(float_vectors(dtype=x2.dtype, size=x2.size)).reshape(shape)
     with compiled_kernel("relu", relu, n_threads):
-        for (name, x), g in zip(strided_views(x2).items(), strided_views(g2).values()):
+        for (name, x), g in zip(views(x2).items(), views(g2).values()):
             contiguous = np.ascontiguousarray(x)
             y = dispatch.relu_forward(x)
             assert y.shape == x.shape, name

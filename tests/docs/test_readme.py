@@ -1,10 +1,11 @@
 """The README's Python example runs as written."""
-import pathlib
 import re
 
 import pytest
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+from support.paths import REPO
+
+README = REPO / "README.md"
 
 
 def test_readme_example_runs():
