@@ -8,6 +8,7 @@ examples join without a list to keep.
 import doctest
 import importlib
 import pkgutil
+import re
 
 import numpy as np
 import pytest
@@ -49,3 +50,13 @@ def test_the_guided_tour_runs():
                                   report=True)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples in {TOUR} failed"
     assert result.attempted >= 30, result.attempted
+
+
+def test_the_api_reference_lists_every_module():
+    packages = {name for _, name, is_package in pkgutil.walk_packages(minigrad.__path__,
+                                                                     "minigrad.") if is_package}
+    modules = set(MODULES) - packages  # a package's __init__ only re-exports
+    listed = set(re.findall(r"^\.\. automodule:: ([\w.]+)$", (DOCS / "api.rst").read_text(),
+                            re.MULTILINE))
+    assert modules - listed == set(), "missing from docs/api.rst"
+    assert listed - modules == set(), "docs/api.rst names modules that are not minigrad's"
