@@ -19,9 +19,11 @@ arithmetic, hence bit-identical outputs and gradients (``tests/nn/test_nn_fused_
 The layer ``minigrad.nn.FusedLinear`` runs this op (``minigrad.nn.fuse`` puts it in a
 model); the unfused ops remain the reference.
 """
-from ..checks import check_probability
+from ..checks import check_bool, check_probability
 from ..kernels import dispatch
 from ..tensor import Function
+from .broadcasting import as_operands
+from .matmul import matrix_operands
 
 
 class FusedLinear(Function):
@@ -54,17 +56,25 @@ class FusedLinear(Function):
 def fused_linear(x, weight, bias=None, relu=False, p=0.0, seed=None, inverted=True):
     """``dropout(relu(x @ weight + bias))`` as one op (each stage optional).
 
+    ``nn.FusedLinear`` runs it with ReLU and dropout; ``nn.Linear`` with neither, as
+    ``x @ weight + bias`` in one GEMM whose write-back adds the bias.
+
     Args:
-        x: Tensor (batch, in_features); weight: (in_features, out_features); bias:
-            (out_features,) or None.
+        x: Tensor (batch, in_features) (an array is converted, as by ``matmul``);
+            weight: (in_features, out_features); bias: (out_features,) or None.
         relu: apply ReLU after the bias.
         p: drop probability of the dropout after ReLU (0: no dropout). Dropout without
             ReLU is not fused (its backward would need the mask).
         seed: the 64-bit seed of the dropout mask (``minigrad.random.draw_seed``).
         inverted: scale kept units by 1/(1-p) (else leave them unscaled).
     """
+    x, weight = matrix_operands("fused_linear", x, weight)
+    if bias is not None:
+        x, bias = as_operands("fused_linear", x, bias)
+    relu = check_bool("fused_linear: relu", relu)
+    inverted = check_bool("fused_linear: inverted", inverted)
     p = check_probability("dropout probability p", p)
     if p > 0 and not relu:
         raise ValueError("fused_linear: dropout is fused only after a ReLU")
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return FusedLinear.apply(*inputs, relu=bool(relu), p=p, seed=seed, inverted=bool(inverted))
+    return FusedLinear.apply(*inputs, relu=relu, p=p, seed=seed, inverted=inverted)

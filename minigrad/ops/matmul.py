@@ -18,16 +18,21 @@ class MatMul(Function):
                 dispatch.matmul(a, grad, trans_a=True) if need_b else None)
 
 
+def matrix_operands(op, a, b):
+    """``a`` and ``b`` as Tensors of one dtype and shapes (m, k) and (k, n), for ``op``."""
+    a, b = as_operands(op, a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"{op} takes 2-D tensors, got shapes {a.shape} and {b.shape}; "
+                         "reshape vectors to (1, k) or (k, 1)")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[1]} != {b.shape[0]})")
+    return a, b
+
+
 def matmul(a, b):
     """``a @ b`` for 2-D tensors of shapes (m, k) and (k, n).
 
     Vectors and batches are not supported: reshape a vector to (1, k) or (k, 1).
     """
-    a, b = as_operands("matmul", a, b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"matmul takes 2-D tensors, got shapes {a.shape} and {b.shape}; "
-                         "reshape vectors to (1, k) or (k, 1)")
-    if a.shape[1] != b.shape[0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
-                         f"({a.shape[1]} != {b.shape[0]})")
-    return MatMul.apply(a, b)
+    return MatMul.apply(*matrix_operands("matmul", a, b))

@@ -216,3 +216,26 @@ def test_mc_dropout_and_evaluation_agree_fused_and_unfused(mode):
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
     assert results[0][2].max() > 0  # the passes did drop units
+
+
+@given(seed=st.integers(0, 2**16), m=st.integers(0, 40), k=st.integers(1, 40),
+       n=st.integers(1, 40), bias=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), threads=st.sampled_from([1, 2]))
+def test_linear_is_matmul_plus_bias_bit_for_bit(seed, m, k, n, bias, dtype, threads):
+    """nn.Linear runs fused_linear without ReLU or dropout: the same bits as x @ W + b."""
+    layer = nn.Linear(k, n, bias=bias, rng=seed, dtype=dtype)
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal((m, k)).astype(dtype), requires_grad=True)
+    g = rng.standard_normal((m, n)).astype(dtype)
+    results = []
+    with mg.using_backend(threads=threads):
+        for forward in (layer, lambda x: mg.matmul(x, layer.weight) + layer.bias if bias
+                        else mg.matmul(x, layer.weight)):
+            for t in (x, *layer.parameters()):
+                t.grad = None
+            y = forward(x)
+            y.backward(g)
+            results.append([y.data.copy(), x.grad.copy()]
+                           + [p.grad.copy() for p in layer.parameters()])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
