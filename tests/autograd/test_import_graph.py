@@ -134,10 +134,11 @@ def test_without_tensors_import_of_ops_the_graph_is_acyclic():
 
 
 IMPORT_FIRST = """
-import importlib, importlib.util, sys, types
-# the package without its __init__ (which imports tensor first), so {first} goes first
+import importlib, sys, types
+# the package without its __init__ (which imports tensor first), so {first} goes first;
+# the copy this test imported (installed, or the source tree), not the current directory's
 package = types.ModuleType("minigrad")
-package.__path__ = list(importlib.util.find_spec("minigrad").submodule_search_locations)
+package.__path__ = [{package!r}]
 sys.modules["minigrad"] = package
 importlib.import_module("{first}")
 x = importlib.import_module("minigrad.tensor").Tensor([1.0, 2.0], requires_grad=True)
@@ -149,7 +150,7 @@ assert x.grad.tolist() == [2.0, 4.0]
 @pytest.mark.parametrize("first", sorted(cycles(import_graph())[0]) + ["minigrad.autograd"])
 def test_the_cycle_works_whichever_module_is_imported_first(first):
     # tensor imports ops at its bottom, once Tensor and Function exist (its docstring)
-    result = subprocess.run([sys.executable, "-c", IMPORT_FIRST.format(first=first)],
+    result = subprocess.run([sys.executable, "-c", IMPORT_FIRST.format(first=first, package=str(PACKAGE))],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
