@@ -13,3 +13,6 @@ from .masks import dropout_layers, forward_with_masks
 from .mc_dropout import mc_dropout_predict
 from .module import Module
 from .parameter import Parameter
+from .mc_dropout import mc_class_probabilities
+from .uncertainty import (expected_entropy, mutual_information, predictive_entropy,
+                          predictive_mean, variation_ratio)
