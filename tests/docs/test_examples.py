@@ -16,6 +16,7 @@ from support.paths import EXAMPLES
 sys.path.insert(0, str(EXAMPLES))
 
 import mc_dropout  # noqa: E402
+import mc_uncertainty  # noqa: E402
 import ten_thousand_ones  # noqa: E402
 import toy_masks  # noqa: E402
 
@@ -103,3 +104,17 @@ def test_mc_dropout_spread_grows_away_from_the_data():
     assert std_far.min() > std_in.max()
     assert std_far.mean() > 1.5 * std_in.mean()
     assert not model.training  # mc_dropout_predict restored eval mode
+
+
+# ---- mc_uncertainty ---------------------------------------------------------------------
+def test_mc_uncertainty_bald_is_high_only_where_the_networks_disagree():
+    model = mc_uncertainty.fit(iterations=300)
+    names = list(mc_uncertainty.POINTS)
+    result = mc_uncertainty.measure(model, list(mc_uncertainty.POINTS.values()), samples=100)
+    entropy, expected, bald = result["entropy"], result["expected"], result["bald"]
+    centres = [names.index("centre of class 0"), names.index("centre of class 1")]
+    inside, far = names.index("boundary, in the data"), names.index("boundary, far away")
+    assert entropy[inside] > 0.6 > entropy[centres].max()  # log 2 = 0.693 is the maximum
+    assert expected[inside] > 0.9 * entropy[inside]  # label noise, not disagreement
+    assert bald[far] > 3 * max(bald[centres].max(), bald[inside])
+    assert not model.training
