@@ -56,8 +56,8 @@ def standard_normal(n, seed):
     The compiled kernel calls the C library's ``log`` and ``cos``; numpy's float64
     ``np.log`` and ``np.cos`` are those same functions on CPUs without AVX-512 (numpy
     dispatches there to the C library), where the two agree bit for bit. With AVX-512
-    numpy uses its own vectorised log and cos, which may differ from the C library's by an
-    ulp on a few elements. ``sqrt`` and the multiplications are correctly rounded
+    numpy may use its own vectorised log and cos, which can differ from the C library's
+    by an ulp on a few elements. ``sqrt`` and the multiplications are correctly rounded
     everywhere, and multiplying by 2**-53 and by -2 is exact.
     """
     index = np.arange(n, dtype=np.uint64) * np.uint64(2)
