@@ -271,6 +271,51 @@ def apply_dropout_mask(x, mask, p, inverted=True):
     return out.reshape(x.shape)
 
 
+def gaussian_dropout_inverse_sigma(p):
+    """``1 / sigma = sqrt((1 - p) / p)`` for drop probability ``p`` in [0, 1) (inf at p = 0).
+
+    Gaussian dropout's noise has variance ``sigma**2 = p / (1 - p)``; the kernels divide
+    by ``1/sigma`` (see ``minigrad.kernels.reference.gaussian_dropout`` for why).
+    """
+    return math.inf if p == 0.0 else math.sqrt((1.0 - p) / p)
+
+
+def _multiply_by_gaussian_noise(name, x, p, seed):
+    """``x * r`` for the noise ``r`` of stream ``seed`` at drop probability ``p``."""
+    p = check_probability("gaussian dropout probability p", p, allow_one=False)
+    flat = _flat(name, x)
+    seed = check_int("gaussian dropout seed", seed, minimum=0, maximum=2**64 - 1)
+    out = np.empty_like(flat)
+    backend.implementations["gaussian_dropout"].gaussian_dropout(
+        flat, out, seed, gaussian_dropout_inverse_sigma(p), backend.get_num_threads())
+    return out.reshape(x.shape)
+
+
+def gaussian_dropout_forward(x, p, seed):
+    """Return ``x * r``: each element times its own noise ``r = 1 + sigma * z``, ``z ~ N(0, 1)``.
+
+    ``sigma**2 = p / (1 - p)`` for drop probability ``p`` in [0, 1). The noise of element
+    ``i`` (C order) depends only on ``seed`` and ``i``
+    (``minigrad.kernels.reference.standard_normal``); it is not returned, because the
+    backward regenerates it from the seed.
+
+    Example::
+
+        >>> y = gaussian_dropout_forward(np.ones((2, 3)), 0.5, seed=7)  # sigma = 1
+        >>> bool(np.all(y == gaussian_dropout_forward(np.ones((2, 3)), 0.5, seed=7)))
+        True
+    """
+    return _multiply_by_gaussian_noise("x", x, p, seed)
+
+
+def gaussian_dropout_backward(grad_out, p, seed):
+    """Return ``grad_out * r``, the gradient w.r.t. the input of :func:`gaussian_dropout_forward`.
+
+    ``d(x * r) / dx = r``: the same noise, regenerated from the same ``p`` and ``seed``.
+    """
+    return _multiply_by_gaussian_noise("grad_out", grad_out, p, seed)
+
+
 def max_norm_columns_(w, c):
     """Rescale, in place, every column of the 2-D array ``w`` whose L2 norm exceeds ``c``.
 

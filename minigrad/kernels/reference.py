@@ -4,13 +4,15 @@ Each function here has exactly the signature of its Cython counterpart in ``_ext
 inputs are validated, C-contiguous numpy arrays; outputs are allocated by the caller
 and written in place; ``n_threads`` is accepted and ignored (numpy decides for itself).
 The compiled kernels must agree with these functions (bit for bit for relu and
-dropout, to rounding for matmul and max-norm); ``tests/kernels/`` checks it.
+dropout, and for Gaussian dropout where numpy's float64 log and cos are the C
+library's; to rounding for matmul and max-norm); ``tests/kernels/`` checks it.
 
 Dropout randomness is counter-based. One 64-bit ``seed`` is drawn per call; element
 ``i`` (in C order) is kept when ``splitmix64(seed, i) >> 11``, a uniform 53-bit
 integer, is at least ``threshold = ceil(p * 2**53)``. So the element is kept with
 probability ``1 - p``, and its fate depends only on (seed, i): never on how the work is
-split between threads, nor on which implementation computed it.
+split between threads, nor on which implementation computed it. Gaussian dropout's
+normal noise is counter-based the same way (:func:`standard_normal`).
 """
 import numpy as np
 
@@ -36,6 +38,46 @@ def keep_mask(n, seed, threshold):
     """The dropout keep-mask (bool, length n) of stream ``seed`` at ``threshold``."""
     index = np.arange(n, dtype=np.uint64)
     return (splitmix64(seed, index) >> np.uint64(11)) >= np.uint64(threshold)
+
+
+def standard_normal(n, seed):
+    """``n`` standard normal draws (float64) of stream ``seed``, by Box-Muller on hashed uniforms.
+
+    Element ``i`` hashes counters ``2i`` and ``2i + 1`` into two 53-bit uniforms,
+    ``u1 = ((splitmix64(seed, 2i) >> 11) + 1) / 2**53`` in (0, 1] (so its log is finite) and
+    ``u2 = (splitmix64(seed, 2i + 1) >> 11) / 2**53`` in [0, 1), and returns
+
+        z_i = sqrt(-2 log u1) * cos(2 pi u2)        (Box & Muller, 1958),
+
+    which is N(0, 1). (The pair's other normal, ``sqrt(-2 log u1) sin(2 pi u2)``, is not
+    used: each element owns its two counters, so its draw depends on (seed, i) alone.)
+    ``|z|`` is at most ``sqrt(106 log 2) = 8.57``.
+
+    The compiled kernel calls the C library's ``log`` and ``cos``; numpy's float64
+    ``np.log`` and ``np.cos`` are those same functions on CPUs without AVX-512 (numpy
+    dispatches there to the C library), where the two agree bit for bit. With AVX-512
+    numpy may use its own vectorised log and cos, which can differ from the C library's
+    by an ulp on a few elements. ``sqrt`` and the multiplications are correctly rounded
+    everywhere, and multiplying by 2**-53 and by -2 is exact.
+    """
+    index = np.arange(n, dtype=np.uint64) * np.uint64(2)
+    u1 = ((splitmix64(seed, index) >> np.uint64(11)) + np.uint64(1)) * 2.0**-53
+    u2 = (splitmix64(seed, index + np.uint64(1)) >> np.uint64(11)) * 2.0**-53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def gaussian_dropout(x, out, seed, inv_sigma, n_threads):
+    """``out = x * r`` with the noise ``r = 1 + z / inv_sigma``, ``z = standard_normal(n, seed)``.
+
+    ``r`` is computed in float64 and rounded once to the dtype of ``x``, then multiplied
+    in that dtype. ``inv_sigma = 1/sigma`` (``inf`` gives r = 1 exactly). The noise is
+    divided by ``1/sigma`` rather than multiplied by ``sigma`` because a C compiler may fuse
+    ``1 + sigma * z`` into one fused multiply-add (GCC does by default on FMA hardware),
+    rounding once where numpy rounds twice; no instruction fuses a division and an addition.
+    Forward and backward are this one product: ``d out / d x = r``.
+    """
+    r = 1.0 + standard_normal(x.size, seed) / inv_sigma
+    np.multiply(x, r.astype(x.dtype), out=out)
 
 
 def gemm(a, b, out, trans_a, trans_b, n_threads):

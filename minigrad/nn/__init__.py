@@ -1,4 +1,5 @@
-"""Layers and models: Module, Parameter, Linear, ReLU, Dropout, Sequential, MaxNorm.
+"""Layers and models: Module, Parameter, Linear, ReLU, Dropout, GaussianDropout, Sequential,
+MaxNorm.
 
 ``fuse`` turns Linear -> ReLU [-> Dropout] runs into one ``FusedLinear`` (one kernel).
 """
@@ -8,6 +9,7 @@ from .container import Sequential
 from .dropout import Dropout
 from .fused_linear import FusedLinear
 from .fusion import fuse
+from .gaussian_dropout import GaussianDropout
 from .linear import Linear
 from .masks import dropout_layers, forward_with_masks
 from .mc_dropout import mc_dropout_predict

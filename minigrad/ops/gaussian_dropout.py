@@ -1,0 +1,74 @@
+"""Gaussian dropout (Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov, JMLR 2014, s. 10).
+
+Bernoulli dropout multiplies each unit by ``m / (1 - p)`` with ``m ~ Bernoulli(1 - p)``:
+noise of mean 1 and variance ``p / (1 - p)``. Section 10 of the paper replaces it by
+continuous noise of the same two moments, ``r ~ N(1, sigma**2)`` with
+
+    sigma**2 = p / (1 - p),
+
+and reports that it works as well or better. ``p`` is the drop probability, as in
+``minigrad.dropout``. The paper writes the same variance with its retention probability
+``keep = 1 - p`` as ``(1 - keep) / keep``; Keras's ``GaussianDropout(rate)`` uses
+``rate / (1 - rate)``, where ``rate`` is this ``p``. So ``p = 0.5`` is ``sigma = 1`` in all
+three, and ``p = 0`` is no noise at all (the identity). ``p = 1`` would be infinite
+variance and is refused.
+
+    out = x * r,   r = 1 + sigma * z,   z ~ N(0, 1) per element and per call,
+
+so ``E[out] = x``: nothing is rescaled at test time, where the op is the identity.
+
+Backward: ``d(out)/d(x) = r``. The op keeps only the seed of its noise, which is
+counter-based (a hash of the seed and each element's index: see
+``minigrad.kernels.reference.standard_normal``), and regenerates ``r`` from it.
+"""
+from ..checks import check_bool, check_probability
+from ..kernels import dispatch
+from ..random import draw_seed
+from ..tensor import Function
+from .broadcasting import check_tensor
+
+
+class GaussianDropout(Function):
+    """d(out)/dx = r = 1 + sigma z, the forward's noise regenerated from its seed."""
+
+    def forward(self, x, p, seed):
+        self.p, self.seed = p, seed
+        return dispatch.gaussian_dropout_forward(x, p, seed)
+
+    def backward(self, grad):
+        return (dispatch.gaussian_dropout_backward(grad, self.p, self.seed),)
+
+
+def gaussian_dropout(x, p, training, rng=None):
+    """Multiply each element of ``x`` by its own noise ``r ~ N(1, p / (1 - p))``.
+
+    Args:
+        x: Tensor, any shape.
+        p: drop probability in [0, 1), as in :func:`minigrad.dropout`: the noise variance
+            is ``sigma**2 = p / (1 - p)``, the variance of Bernoulli dropout's ``m / (1-p)``
+            (the paper's ``(1 - keep) / keep``, Keras's ``rate / (1 - rate)``).
+        training: required, no default (as for :func:`minigrad.dropout`). ``False``
+            returns ``x`` unchanged, as does ``p == 0``.
+        rng: None (the library Generator, reset by ``minigrad.manual_seed``), an int
+            seed, or a ``numpy.random.Generator``. One 64-bit seed is drawn from it per
+            call; the noise is a hash of that seed and each element's index, so it is
+            the same for any thread count and for the compiled and numpy kernels.
+
+    Returns:
+        A Tensor shaped like ``x``. Where ``x`` is NaN or inf the output is too (the noise
+        multiplies every unit; none is removed).
+
+    Example::
+
+        >>> import minigrad
+        >>> x = minigrad.tensor([[1.0, 2.0, 3.0, 4.0]])
+        >>> y = gaussian_dropout(x, 0.5, training=True, rng=0)   # sigma = 1
+        >>> y.shape, gaussian_dropout(x, 0.5, training=False) is x
+        ((1, 4), True)
+    """
+    check_tensor("gaussian_dropout", x)
+    p = check_probability("gaussian dropout probability p", p, allow_one=False)
+    training = check_bool("gaussian_dropout: training", training)
+    if not training or p == 0.0:
+        return x
+    return GaussianDropout.apply(x, p=p, seed=draw_seed(rng))
