@@ -172,8 +172,13 @@ def test_consistent_masks_give_identical_inputs_identical_passes(fuse, library_r
     np.testing.assert_array_equal(probs[True][:, 0], probs[True][:, 1])
     assert not np.array_equal(probs[False][:, 0], probs[False][:, 1])
     # input 0 draws the seeds the whole batch draws without consistent masks, and each
-    # pass leaves the Generators where a whole-batch pass does: input 0 agrees in every pass
-    np.testing.assert_array_equal(probs[True][:, 0], probs[False][:, 0])
+    # pass leaves the Generators where a whole-batch pass does: input 0 agrees in every
+    # pass. Bit for bit with minigrad's GEMM, whose rows do not depend on the batch;
+    # numpy's BLAS (the numpy backend) may round a one-row product differently.
+    if minigrad.get_matmul() == "minigrad" and minigrad.get_backend() == "compiled":
+        np.testing.assert_array_equal(probs[True][:, 0], probs[False][:, 0])
+    else:
+        np.testing.assert_allclose(probs[True][:, 0], probs[False][:, 0], rtol=1e-6)
 
 
 def test_consistent_masks_run_each_input_through_the_pass_network():
