@@ -23,6 +23,15 @@ from .module import Module
 MODES = ("inverted", "weight_scaling")
 
 
+def evaluation_output(x, p, mode):
+    """What a dropout layer outputs at test time: ``x``, or ``x * (1 - p)`` under the paper's rule.
+
+    Inverted dropout scaled the kept units in training, so evaluation is the identity;
+    ``mode="weight_scaling"`` did not, so every unit is scaled by its keep probability.
+    """
+    return x if mode == "inverted" or p == 0.0 else x * (1.0 - p)
+
+
 class Dropout(Module):
     """Zero each element with probability ``p`` in training mode.
 
@@ -47,12 +56,11 @@ class Dropout(Module):
         self.replay_mask = None  # set by nn.forward_with_masks for one forward
 
     def forward(self, x):
-        inverted = self.mode == "inverted"
         if not self.training:
             self.last_mask = None
-            return x if inverted or self.p == 0.0 else x * (1.0 - self.p)
+            return evaluation_output(x, self.p, self.mode)
         out, self.last_mask = dropout(x, self.p, True, rng=self.rng, mask=self.replay_mask,
-                                      return_mask=True, inverted=inverted)
+                                      return_mask=True, inverted=self.mode == "inverted")
         return out
 
     def extra_repr(self):

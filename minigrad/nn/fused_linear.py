@@ -16,7 +16,7 @@ unfused form of a model.
 """
 from ..ops.fused_linear import fused_linear
 from ..random import draw_seed
-from .dropout import Dropout
+from .dropout import Dropout, evaluation_output
 from .linear import Linear
 from .module import Module
 
@@ -70,9 +70,7 @@ class FusedLinear(Linear):
         y = fused_linear(x, self.weight, self.bias, relu=True, p=self.p if dropping else 0.0,
                          seed=draw_seed(self.rng) if dropping else None,
                          inverted=self.mode == "inverted")
-        if not self.training and self.mode == "weight_scaling" and self.p > 0:
-            return y * (1.0 - self.p)
-        return y
+        return y if self.training else evaluation_output(y, self.p, self.mode)
 
     def extra_repr(self):
         return f"{super().extra_repr()}, relu=True, p={self.p}, mode={self.mode!r}"
