@@ -76,6 +76,16 @@ ROWS = {
     "mnist-3x1024-dropout-maxnorm": (
         "mnist", dict(hidden=(1024,) * 3, max_norm=3.0, **DROPOUT), 1.06,
         "Dropout NN + max-norm, ReLU, 3x1024"),
+    # the dropout family (issue 13): the same recipe and budget for every row of a comparison
+    "mnist-2x800-dropout-hidden": (
+        "mnist", dict(hidden=(800, 800), p_input=0.0, p_hidden=0.5, max_norm=None), 1.28,
+        "Wan et al. 2013: dropout on the hidden layers, ReLU, 800-800"),
+    "mnist-2x1024-dropout-maxnorm": (
+        "mnist", dict(hidden=(1024,) * 2, max_norm=3.0, **DROPOUT), 1.08,
+        "Srivastava et al. Table 10: Bernoulli dropout"),
+    "mnist-2x1024-gaussian-maxnorm": (
+        "mnist", dict(hidden=(1024,) * 2, max_norm=3.0, dropout_kind="gaussian", **DROPOUT),
+        0.95, "Srivastava et al. Table 10: Gaussian dropout, sigma^2 = p/(1-p)"),
     "fashion-2x1024-standard": (
         "fashion-mnist", dict(hidden=(1024,) * 2, **NO_DROPOUT), None, "-"),
     "fashion-2x1024-dropout-maxnorm": (

@@ -10,15 +10,23 @@ input units retained with probability 0.8 (``p_input = 0.2``), hidden units with
 A Dropout with p = 0 is left out of the network rather than run as the identity.
 Each hidden ``Linear -> ReLU -> Dropout`` is then fused into one ``nn.FusedLinear``
 (``nn.fuse``; ``fused=False`` keeps the three layers).
+
+``kind`` chooses the noise of every dropout layer (:data:`DROPOUT_KINDS`):
+``"bernoulli"`` (``nn.Dropout``, the papers' dropout) or ``"gaussian"``
+(``nn.GaussianDropout``: multiplicative N(1, p/(1-p)) noise of the same variance,
+Srivastava et al. 2014, section 10), with the same ``p_input`` and ``p_hidden``.
 """
-from .checks import check_bool, check_int, check_probability, check_sizes
-from .nn import Dropout, Linear, ReLU, Sequential, fuse
+from .checks import check_bool, check_choice, check_int, check_probability, check_sizes
+from .nn import Dropout, GaussianDropout, Linear, ReLU, Sequential, fuse
 from .random import as_generator
+
+#: the noises ``dropout_mlp(kind=...)`` can put in the dropout layers
+DROPOUT_KINDS = ("bernoulli", "gaussian")
 
 
 def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
                 mode="inverted", max_norm=3.0, init="he", rng=None, dropout_rng=None,
-                fused=True):
+                fused=True, kind="bernoulli"):
     """Build the paper-style dropout MLP as a ``Sequential``.
 
     Args:
@@ -29,6 +37,8 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         out_features: number of classes.
         p_input, p_hidden: drop probabilities in [0, 1) of the input and hidden units.
         mode: ``"inverted"`` or ``"weight_scaling"``; see ``minigrad.nn.Dropout``.
+            Gaussian dropout has mean-1 noise and no test-time rule to choose: it
+            takes the default ``"inverted"`` only.
         max_norm: c of the max-norm constraint on every Linear's weight columns, or
             None for no constraint.
         init: ``Linear`` initialisation, one of ``minigrad.nn.init.INITS``. The default
@@ -42,6 +52,9 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
             -> Dropout is one ``FusedLinear``, the same network computed by one kernel
             per layer. ``False`` keeps the separate layers, with the same parameter
             names (a state dict loads into either).
+        kind: ``"bernoulli"`` (default: ``nn.Dropout`` layers) or ``"gaussian"``
+            (``nn.GaussianDropout`` layers with the same drop probabilities: noise
+            variance p / (1 - p)).
 
     Example::
 
@@ -63,11 +76,19 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         check_probability(f"dropout_mlp: {name}", p, allow_one=False, type_error=ValueError)
         for name, p in (("p_input", p_input), ("p_hidden", p_hidden)))
     fused = check_bool("dropout_mlp: fused", fused)
+    kind = check_choice("dropout_mlp: kind", kind, DROPOUT_KINDS)
+    if kind == "gaussian" and mode != "inverted":
+        raise ValueError(f"dropout_mlp: Gaussian dropout has no test-time scaling rule; "
+                         f"mode must be 'inverted', got {mode!r}")
     init_rng = as_generator(rng)
     dropout_rng = None if dropout_rng is None else as_generator(dropout_rng)
 
     def drop(p):
-        return [Dropout(p, mode=mode, rng=dropout_rng)] if p > 0 else []
+        if p == 0:
+            return []
+        if kind == "gaussian":
+            return [GaussianDropout(p, rng=dropout_rng)]
+        return [Dropout(p, mode=mode, rng=dropout_rng)]
 
     layers = drop(p_input)
     sizes = (in_features,) + hidden

@@ -61,7 +61,7 @@ def build_model(config, in_features, out_features, init_rng, dropout_rng):
     return dropout_mlp(in_features, config.hidden, out_features, p_input=config.p_input,
                        p_hidden=config.p_hidden, mode=config.dropout_mode,
                        max_norm=config.max_norm, init=config.init, rng=init_rng,
-                       dropout_rng=dropout_rng)
+                       dropout_rng=dropout_rng, kind=config.dropout_kind)
 
 
 def evaluate(model, x, y, batch_size=1000):

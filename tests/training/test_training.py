@@ -112,6 +112,7 @@ def test_same_seed_same_weights_other_seed_differs():
 
 @pytest.mark.parametrize("extra", [
     dict(dropout_mode="inverted"), dict(dropout_mode="weight_scaling"),
+    dict(dropout_kind="gaussian"),
     # the anneal's horizon is its own field, so a 2 + 3 epoch run follows the 5 epoch schedule
     dict(lr_decay=1.0, lr_anneal_epochs=5)])
 def test_resume_is_bit_identical(tmp_path, extra):
@@ -155,6 +156,8 @@ def test_model_structure_follows_config():
     (dict(p_hidden=-0.1), "p_hidden"), (dict(lr=0), "lr"), (dict(batch_size=0), "batch_size"),
     (dict(epochs=0), "epochs"), (dict(momentum_end=1.0), "momentum_end"),
     (dict(dropout_mode="paper"), "dropout_mode"), (dict(max_norm=-1.0), "max_norm"),
+    (dict(dropout_kind="uniform"), "dropout_kind"),
+    (dict(dropout_kind="gaussian", dropout_mode="weight_scaling"), "dropout_mode must be"),
     (dict(lr_anneal_epochs=0), "lr_anneal_epochs"),
     (dict(epochs=3, lr_anneal_epochs=2), "must not exceed lr_anneal_epochs")])
 def test_bad_config_is_a_value_error(bad, message):

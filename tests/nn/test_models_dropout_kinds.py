@@ -1,0 +1,60 @@
+"""``dropout_mlp(kind=...)`` and ``TrainConfig.dropout_kind``: which noise the dropout layers get.
+
+Oracles: the layer types and probabilities of the built network, and the gradients of a
+Gaussian model equal to those of the same layers assembled by hand with the same seeds.
+"""
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad.models import DROPOUT_KINDS, dropout_mlp
+from minigrad.nn import Dropout, GaussianDropout, Linear, ReLU, Sequential
+from minigrad.training import TrainConfig, build_model, make_generators
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_gaussian_kind_puts_gaussian_dropout_where_bernoulli_dropout_was(fused):
+    model = dropout_mlp(6, (5, 4), 3, p_input=0.2, p_hidden=0.5, kind="gaussian", fused=fused,
+                        rng=0, dropout_rng=1)
+    gaussian = [m for m in model if isinstance(m, GaussianDropout)]
+    assert [m.p for m in gaussian] == [0.2, 0.5, 0.5]
+    assert not any(isinstance(m, Dropout) for m in model)
+
+
+def test_a_zero_probability_leaves_the_layer_out_for_every_kind():
+    for kind in DROPOUT_KINDS:
+        model = dropout_mlp(6, (5,), 3, p_input=0.0, p_hidden=0.0, kind=kind, fused=False)
+        assert [type(m) for m in model] == [Linear, ReLU, Linear]
+
+
+def test_the_gaussian_model_is_the_hand_built_network():
+    """Same init and dropout seeds: the same forward, bit for bit."""
+    model = dropout_mlp(6, (5,), 3, p_input=0.2, p_hidden=0.5, kind="gaussian", fused=False,
+                        rng=0, dropout_rng=1, max_norm=None)
+    rng, noise = np.random.default_rng(0), np.random.default_rng(1)
+    by_hand = Sequential(GaussianDropout(0.2, rng=noise), Linear(6, 5, init="he", rng=rng),
+                         ReLU(), GaussianDropout(0.5, rng=noise), Linear(5, 3, init="he", rng=rng))
+    x = minigrad.tensor(np.random.default_rng(2).standard_normal((4, 6)).astype(np.float32))
+    np.testing.assert_array_equal(model(x).data, by_hand(x).data)
+
+
+def test_gaussian_dropout_refuses_the_weight_scaling_rule():
+    with pytest.raises(ValueError, match="mode must be 'inverted'"):
+        dropout_mlp(6, (5,), 3, kind="gaussian", mode="weight_scaling")
+    with pytest.raises(ValueError, match="dropout_mode must be 'inverted'"):
+        TrainConfig(dropout_kind="gaussian", dropout_mode="weight_scaling")
+
+
+def test_an_unknown_kind_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match="bernoulli"):
+        dropout_mlp(6, (5,), 3, kind="uniform")
+    with pytest.raises(ValueError, match="kind"):
+        dropout_mlp(6, (5,), 3, kind=1)
+
+
+def test_train_config_builds_the_kind_it_names():
+    config = TrainConfig(hidden=(5,), dropout_kind="gaussian")
+    init_rng, dropout_rng, _ = make_generators(0)
+    model = build_model(config, 6, 3, init_rng, dropout_rng)
+    assert [type(m) for m in model if isinstance(m, (Dropout, GaussianDropout))] == \
+        [GaussianDropout, GaussianDropout]
