@@ -66,7 +66,7 @@ def reseed(model, seed):
     """Give every noise layer of ``model`` one fresh Generator seeded with ``seed``."""
     generator = np.random.default_rng(seed)
     for layer in model.modules():
-        if hasattr(layer, "rng") and getattr(layer, "p", 0) > 0:
+        if layer.stochastic:
             layer.rng = generator
 
 

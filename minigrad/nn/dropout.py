@@ -47,6 +47,8 @@ class Dropout(Module):
     follows Linear -> ReLU into an ``nn.FusedLinear``, whose kernel never stores a mask.)
     """
 
+    stochastic = True
+
     def __init__(self, p=0.5, mode="inverted", rng=None):
         super().__init__()
         self.p = check_probability("dropout probability p", p)

@@ -48,6 +48,8 @@ class FusedLinear(Linear):
         FusedLinear(in_features=784, out_features=1024, bias=True, max_norm=3.0, relu=True, p=0.5, mode='inverted')
     """
 
+    stochastic = True
+
     def __init__(self, linear, dropout=None):
         if type(linear) is not Linear:
             raise TypeError(f"FusedLinear: linear must be a minigrad.nn.Linear, "

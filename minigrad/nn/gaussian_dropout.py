@@ -32,6 +32,8 @@ class GaussianDropout(Module):
         ((1, 3), True)
     """
 
+    stochastic = True
+
     def __init__(self, p=0.5, rng=None):
         super().__init__()
         self.p = check_probability("gaussian dropout probability p", p, allow_one=False)

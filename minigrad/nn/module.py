@@ -30,6 +30,12 @@ def _type_name(value):
 class Module:
     """Base class: registers sub-modules and parameters, switches train/eval mode."""
 
+    #: True for the layers whose training-mode forward draws random noise from
+    #: ``self.rng`` (None: the library Generator): the dropout family. Monte Carlo
+    #: dropout (``nn.mc_dropout_predict``, ``nn.mc_class_probabilities``) switches exactly
+    #: these to training mode for its passes, and leaves every other layer as it is.
+    stochastic = False
+
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})

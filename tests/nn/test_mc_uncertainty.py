@@ -126,6 +126,19 @@ def test_probabilities_are_the_softmax_of_each_pass_and_modes_are_restored():
         np.testing.assert_array_equal(pass_probs, minigrad.softmax(replay(x)).data)
 
 
+def test_every_stochastic_layer_is_switched_on_and_only_those():
+    """Gaussian dropout is noise too; a layer that is not (Linear) keeps its eval mode."""
+    model = nn.Sequential(nn.Linear(6, 8, rng=0), nn.ReLU(), nn.GaussianDropout(0.5, rng=1),
+                          nn.Linear(8, 3, rng=2)).eval()
+    seen = []
+    model[3].forward = lambda x, f=model[3].forward: seen.append(model[3].training) or f(x)
+    probs = nn.mc_class_probabilities(model, inputs(), samples=3)
+    assert not np.array_equal(probs[0], probs[1])  # the passes differ: the noise was on
+    assert seen == [False] * 3 and not any(m.training for m in model.modules())
+    stochastic = {type(m).__name__ for m in model.modules() if m.stochastic}
+    assert stochastic == {"GaussianDropout"}
+
+
 @pytest.mark.parametrize("consistent", [False, True])
 def test_fused_and_unfused_models_agree_bit_for_bit(consistent):
     x = inputs()
