@@ -255,16 +255,8 @@ def apply_dropout_mask(x, mask, p, inverted=True):
     when the mask is given rather than drawn. One kernel, ``dropout_backward``, serves both.
     """
     p = check_probability("dropout probability p", p)
-    check_float_array("x", x)
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"dropout: the kernel mask must be a uint8 numpy array, "
-                        f"got {type(mask).__name__}")
-    if x.shape != mask.shape:
-        raise ValueError(f"dropout: array shape {x.shape} != mask shape {mask.shape}")
-    if mask.dtype != np.uint8:
-        raise TypeError(f"dropout: the kernel mask must be uint8 0/1, got dtype {mask.dtype}")
     flat = _flat("x", x)
-    m = np.ascontiguousarray(mask).reshape(-1)
+    m = _flat_kernel_mask("dropout", x, mask)
     out = np.empty_like(flat)
     backend.implementations["dropout"].dropout_backward(
         flat, m, dropout_scale(p, flat.dtype, inverted), out, backend.get_num_threads())
@@ -354,3 +346,109 @@ def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):
     backend.implementations["sgd"].sgd_update(
         w.reshape(-1), np.ascontiguousarray(g).reshape(-1), v_flat, float(lr), float(momentum),
         float(weight_decay), bool(nesterov), backend.get_num_threads())
+
+
+# ---- alpha dropout (Klambauer et al. 2017) -----------------------------------------------
+
+def alpha_dropout_affine(p, alpha_prime):
+    """``(a, b)``, alpha dropout's affine map for drop probability ``p`` in [0, 1) (float64).
+
+    ``a = ((1 - p) * (1 + p * alpha_prime**2)) ** -0.5`` and ``b = -a * p * alpha_prime``:
+    with the keep probability ``q = 1 - p`` these are the paper's
+    ``a = (q + alpha'^2 q (1 - q))^(-1/2)`` and ``b = -a (1 - q) alpha'``
+    (``minigrad.ops.alpha_dropout`` derives them).
+
+    Example::
+
+        >>> alpha_dropout_affine(0.0, -1.7580993408473766)
+        (1.0, 0.0)
+    """
+    a = 1.0 / math.sqrt((1.0 - p) * (1.0 + p * alpha_prime * alpha_prime))
+    return a, -a * p * alpha_prime
+
+
+def _alpha_dropout_scalars(p, alpha_prime, dtype):
+    """The kernels' ``(alpha_prime, shift, a)`` in ``dtype``, ``shift = b / a = -p * alpha_prime``."""
+    a, _ = alpha_dropout_affine(p, alpha_prime)
+    return dtype.type(alpha_prime), dtype.type(-p * alpha_prime), dtype.type(a)
+
+
+def _check_alpha_dropout_scalars(p, alpha_prime):
+    p = check_probability("alpha dropout probability p", p, allow_one=False)
+    alpha_prime = check_real("alpha dropout: alpha_prime", alpha_prime)
+    return p, alpha_prime
+
+
+def _flat_kernel_mask(op, x, mask):
+    """A uint8 0/1 keep-mask shaped like ``x``, as the flat C-contiguous array a kernel reads."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"{op}: the kernel mask must be a uint8 numpy array, "
+                        f"got {type(mask).__name__}")
+    if x.shape != mask.shape:
+        raise ValueError(f"{op}: array shape {x.shape} != mask shape {mask.shape}")
+    if mask.dtype != np.uint8:
+        raise TypeError(f"{op}: the kernel mask must be uint8 0/1, got dtype {mask.dtype}")
+    return np.ascontiguousarray(mask).reshape(-1)
+
+
+def alpha_dropout_forward(x, p, seed, alpha_prime):
+    """Return ``(out, mask)``: ``a * (x if kept else alpha_prime) + b`` and the uint8 keep-mask.
+
+    Unit ``i`` (C order) is kept iff :func:`dropout_forward` with the same ``p`` and
+    ``seed`` keeps it. ``a`` and ``b`` are :func:`alpha_dropout_affine`'s; the kernels
+    compute the map as ``(y + b/a) * a`` (see ``minigrad.kernels.reference``).
+
+    Args:
+        x: float32/float64 array, any shape and layout.
+        p: drop probability in [0, 1).
+        seed: int in [0, 2**64).
+        alpha_prime: the value a dropped unit takes before the affine map (SELU's
+            negative saturation ``-lambda * alpha`` in ``minigrad.alpha_dropout``).
+
+    Example::
+
+        >>> out, mask = alpha_dropout_forward(np.zeros((2, 3)), 0.5, 7, -1.7580993408473766)
+        >>> bool(np.all((out == out[mask == 1][0]) == (mask == 1)))  # kept zeros map to b
+        True
+    """
+    p, alpha_prime = _check_alpha_dropout_scalars(p, alpha_prime)
+    flat = _flat("x", x)
+    seed = check_int("alpha dropout seed", seed, minimum=0, maximum=2**64 - 1)
+    out = np.empty_like(flat)
+    mask = np.empty(flat.shape, dtype=np.uint8)
+    backend.implementations["alpha_dropout"].alpha_dropout_forward(
+        flat, out, mask, seed, dropout_threshold(p),
+        *_alpha_dropout_scalars(p, alpha_prime, flat.dtype), backend.get_num_threads())
+    return out.reshape(x.shape), mask.reshape(x.shape)
+
+
+def apply_alpha_dropout_mask(x, mask, p, alpha_prime):
+    """Return ``a * (x if mask else alpha_prime) + b`` for a given uint8 0/1 ``mask``.
+
+    The forward of :func:`alpha_dropout_forward` with the mask given instead of drawn
+    (a mask shared along axes and broadcast, or one replayed).
+    """
+    p, alpha_prime = _check_alpha_dropout_scalars(p, alpha_prime)
+    flat = _flat("x", x)
+    m = _flat_kernel_mask("alpha dropout", x, mask)
+    out = np.empty_like(flat)
+    backend.implementations["alpha_dropout"].alpha_dropout_masked(
+        flat, m, out, *_alpha_dropout_scalars(p, alpha_prime, flat.dtype),
+        backend.get_num_threads())
+    return out.reshape(x.shape)
+
+
+def alpha_dropout_backward(grad_out, mask, p, alpha_prime):
+    """Return ``grad_out * a`` where ``mask`` is 1, else 0: the gradient of alpha dropout.
+
+    ``d/dx (a * x + b) = a`` for a kept unit; a dropped unit is the constant
+    ``a * alpha_prime + b``. This is Bernoulli dropout's backward kernel with ``scale = a``.
+    """
+    p, alpha_prime = _check_alpha_dropout_scalars(p, alpha_prime)
+    flat = _flat("grad_out", grad_out)
+    m = _flat_kernel_mask("alpha dropout", grad_out, mask)
+    grad_in = np.empty_like(flat)
+    _, _, a = _alpha_dropout_scalars(p, alpha_prime, flat.dtype)
+    backend.implementations["dropout"].dropout_backward(flat, m, a, grad_in,
+                                                        backend.get_num_threads())
+    return grad_in.reshape(grad_out.shape)

@@ -176,3 +176,25 @@ def sgd_update(w, g, v, lr, momentum, weight_decay, nesterov, n_threads):
         v += g
         g = g + momentum * v if nesterov else v
     w -= lr * g
+
+
+def alpha_dropout_forward(x, out, mask, seed, threshold, alpha_prime, shift, a, n_threads):
+    """Draw the keep-mask into ``mask`` (uint8 0/1), then :func:`alpha_dropout_masked`.
+
+    The mask is :func:`keep_mask`, Bernoulli dropout's: the same seed and threshold keep
+    the same units.
+    """
+    mask[...] = keep_mask(x.size, seed, threshold)
+    alpha_dropout_masked(x, mask, out, alpha_prime, shift, a, n_threads)
+
+
+def alpha_dropout_masked(x, mask, out, alpha_prime, shift, a, n_threads):
+    """``out = ((x if mask else alpha_prime) + shift) * a``, in the dtype of ``x``.
+
+    The scalars are already in that dtype. The affine map ``a * y + b`` is computed as
+    ``(y + b/a) * a``, an addition then a multiplication, each rounded: a C compiler may
+    fuse ``a * y + b`` into one FMA (rounded once), but never an addition followed by a
+    multiplication, so the compiled kernel rounds as numpy does here.
+    """
+    np.add(np.where(mask.view(bool), x, alpha_prime), shift, out=out)
+    np.multiply(out, a, out=out)

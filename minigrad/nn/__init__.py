@@ -19,3 +19,5 @@ from .parameter import Parameter
 from .mc_dropout import mc_class_probabilities
 from .uncertainty import (expected_entropy, mutual_information, predictive_entropy,
                           predictive_mean, variation_ratio)
+from .activation import SELU
+from .alpha_dropout import AlphaDropout

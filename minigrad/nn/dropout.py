@@ -17,6 +17,7 @@ import numpy as np
 
 from ..checks import check_choice, check_probability
 from ..ops import dropout
+from ..ops.shared_axes import check_shared_axes
 from ..random import as_generator
 from .module import Module
 
@@ -40,20 +41,38 @@ class Dropout(Module):
         mode: ``"inverted"`` or ``"weight_scaling"`` (see the module docstring).
         rng: None (the library Generator reset by ``manual_seed``), an int seed or a
             numpy Generator; an int seeds this layer's own Generator once.
+        shared_axes: the axes along which one mask value is shared (an int or a tuple of
+            ints, negative counting from the end; default ``()``): ``(0,)`` on a
+            ``(batch, units)`` input drops the same units for the whole batch, ``(1,)``
+            on ``(batch, time, features)`` is variational dropout (Gal & Ghahramani
+            2016). ``minigrad.ops.shared_axes`` maps it to Keras's ``noise_shape``.
 
     Masks: ``last_mask`` holds the keep-mask drawn by the most recent training forward
     (None after an evaluation forward). ``nn.forward_with_masks`` collects or replays
-    the masks of every Dropout layer of a model. (``nn.fuse`` folds a Dropout that
-    follows Linear -> ReLU into an ``nn.FusedLinear``, whose kernel never stores a mask.)
+    the masks of every Dropout layer of a model; with shared axes a mask is still
+    shaped like the input (constant along those axes). (``nn.fuse`` folds a Dropout
+    without shared axes that follows Linear -> ReLU into an ``nn.FusedLinear``, whose
+    kernel never stores a mask.)
+
+    Example::
+
+        >>> import minigrad
+        >>> layer = Dropout(0.5, rng=0, shared_axes=(0,))
+        >>> layer
+        Dropout(p=0.5, mode='inverted', shared_axes=(0,))
+        >>> y = layer(minigrad.tensor(np.ones((4, 6))))
+        >>> bool((layer.last_mask == layer.last_mask[0]).all())
+        True
     """
 
     stochastic = True
 
-    def __init__(self, p=0.5, mode="inverted", rng=None):
+    def __init__(self, p=0.5, mode="inverted", rng=None, shared_axes=()):
         super().__init__()
         self.p = check_probability("dropout probability p", p)
         self.mode = check_choice("Dropout: mode", mode, MODES)
         self.rng = None if rng is None else as_generator(rng)
+        self.shared_axes = check_shared_axes("Dropout", shared_axes)
         self.last_mask = None
         self.replay_mask = None  # set by nn.forward_with_masks for one forward
 
@@ -62,8 +81,10 @@ class Dropout(Module):
             self.last_mask = None
             return evaluation_output(x, self.p, self.mode)
         out, self.last_mask = dropout(x, self.p, True, rng=self.rng, mask=self.replay_mask,
-                                      return_mask=True, inverted=self.mode == "inverted")
+                                      return_mask=True, inverted=self.mode == "inverted",
+                                      shared_axes=self.shared_axes)
         return out
 
     def extra_repr(self):
-        return f"p={self.p}, mode={self.mode!r}"
+        shared = f", shared_axes={self.shared_axes}" if self.shared_axes else ""
+        return f"p={self.p}, mode={self.mode!r}{shared}"

@@ -69,6 +69,8 @@ def _fuse_runs(children):
         following = [child for _, child in children[i + 1:i + 3]]
         if type(layer) is Linear and following and type(following[0]) is ReLU:
             dropout = following[1] if len(following) > 1 and type(following[1]) is Dropout else None
+            if dropout is not None and dropout.shared_axes:  # the kernel draws per element
+                dropout = None
             fused.append((name, FusedLinear(layer, dropout)))
             i += 2 if dropout is None else 3
         else:

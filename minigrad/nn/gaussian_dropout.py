@@ -8,6 +8,7 @@ nothing to choose between the two rules ``nn.Dropout`` offers.
 """
 from ..checks import check_probability
 from ..ops import gaussian_dropout
+from ..ops.shared_axes import check_shared_axes
 from ..random import as_generator
 from .module import Module
 
@@ -22,6 +23,8 @@ class GaussianDropout(Module):
         rng: None (the library Generator reset by ``manual_seed``), an int seed or a
             numpy Generator; an int seeds this layer's own Generator once. Each training
             forward draws one fresh seed from it.
+        shared_axes: the axes along which one noise value is shared (an int or a tuple
+            of ints, default ``()``), as in ``nn.Dropout``.
 
     Example::
 
@@ -34,13 +37,16 @@ class GaussianDropout(Module):
 
     stochastic = True
 
-    def __init__(self, p=0.5, rng=None):
+    def __init__(self, p=0.5, rng=None, shared_axes=()):
         super().__init__()
         self.p = check_probability("gaussian dropout probability p", p, allow_one=False)
         self.rng = None if rng is None else as_generator(rng)
+        self.shared_axes = check_shared_axes("GaussianDropout", shared_axes)
 
     def forward(self, x):
-        return gaussian_dropout(x, self.p, self.training, rng=self.rng)
+        return gaussian_dropout(x, self.p, self.training, rng=self.rng,
+                                shared_axes=self.shared_axes)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        shared = f", shared_axes={self.shared_axes}" if self.shared_axes else ""
+        return f"p={self.p}{shared}"

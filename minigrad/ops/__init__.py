@@ -9,3 +9,5 @@ from .matmul import matmul
 from .reduction import mean, sum
 from .shape import astype, reshape, transpose
 from .softmax import log_softmax, softmax
+from .activations import selu
+from .alpha_dropout import alpha_dropout

@@ -12,6 +12,10 @@ identity). The paper instead scales the *weights* by ``1 - p`` at test time;
 ``minigrad.nn.Dropout`` offers both, and they agree in expectation.
 
 Backward: ``d(out)/d(x) = mask / (1 - p)``, reusing the mask drawn in the forward.
+
+``shared_axes`` ties the mask along axes (one value per position of the other axes:
+a per-minibatch unit mask, or Gal & Ghahramani's variational dropout over time); see
+``minigrad.ops.shared_axes``.
 """
 import numpy as np
 
@@ -20,6 +24,7 @@ from ..kernels import dispatch
 from ..random import draw_seed
 from ..tensor import Function
 from .broadcasting import check_tensor
+from .shared_axes import check_shared_axes, check_shared_mask, shared_keep_mask
 
 
 class Dropout(Function):
@@ -51,7 +56,8 @@ def _check_mask(mask, shape):
     return mask.astype(np.uint8)
 
 
-def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=True):
+def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=True,
+            shared_axes=()):
     """Randomly zero elements of ``x`` with probability ``p``; scale the rest by 1/(1-p).
 
     Args:
@@ -72,11 +78,19 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=
         inverted: scale kept units by 1/(1-p) (default). ``False`` leaves them
             unscaled: the paper's rule, where the *test-time* network multiplies by
             ``1 - p`` instead (``minigrad.nn.Dropout(mode="weight_scaling")``).
+        shared_axes: the axes along which one mask value is shared (an int or a tuple
+            of ints, negative counting from the end; default ``()``, every element its
+            own). The mask is drawn at ``x``'s shape with these axes reduced to 1 and
+            broadcast: ``(0,)`` on ``(batch, units)`` drops the same units for the whole
+            batch, ``(1,)`` on ``(batch, time, features)`` is variational dropout (see
+            ``minigrad.ops.shared_axes`` for Keras's ``noise_shape`` and Flax's
+            ``broadcast_dims``). A given ``mask`` must be constant along these axes.
 
     Returns:
         The thinned tensor, or ``(tensor, mask)`` when ``return_mask``. With ``p == 1``
         every unit is dropped and the result is all zeros (never inf or NaN). A dropped
         unit's output is exactly 0 even where ``x`` is NaN or inf: the unit is removed.
+        The returned mask is shaped like ``x`` (broadcast along shared axes).
 
     Example::
 
@@ -85,17 +99,26 @@ def dropout(x, p, training, rng=None, mask=None, return_mask=False, *, inverted=
         >>> y, keep = dropout(x, 0.5, training=True, rng=0, return_mask=True)
         >>> bool(((y.data == 0) | (y.data == 2 * x.data)).all())
         True
+        >>> batch = minigrad.tensor(np.ones((3, 4)))
+        >>> keep = dropout(batch, 0.5, training=True, rng=0, return_mask=True,
+        ...                shared_axes=(0,))[1]
+        >>> bool((keep == keep[0]).all())   # one unit mask for every row
+        True
     """
     check_tensor("dropout", x)
     p = check_probability("dropout probability p", p)
     training = check_bool("dropout: training", training)
+    shared_axes = check_shared_axes("dropout", shared_axes, x.ndim)
     if mask is not None:
         if not training:
             raise ValueError("dropout: a mask replays training-mode dropout; "
                              "it needs training=True")
         mask = _check_mask(mask, x.shape)
+        check_shared_mask("dropout", mask, shared_axes)
     elif not training or p == 0.0:
         return (x, None) if return_mask else x
+    elif shared_axes:
+        mask = shared_keep_mask(x.shape, shared_axes, p, draw_seed(rng))
     seed = draw_seed(rng) if mask is None else None
     out, op = Dropout.apply_returning_op(x, p=p, seed=seed, mask=mask, inverted=bool(inverted))
     return (out, op.mask.view(bool)) if return_mask else out

@@ -20,26 +20,41 @@ so ``E[out] = x``: nothing is rescaled at test time, where the op is the identit
 Backward: ``d(out)/d(x) = r``. The op keeps only the seed of its noise, which is
 counter-based (a hash of the seed and each element's index: see
 ``minigrad.kernels.reference.standard_normal``), and regenerates ``r`` from it.
+
+``shared_axes`` ties the noise along axes: ``r`` is drawn at the reduced shape and
+broadcast (``minigrad.ops.shared_axes``).
 """
+import numpy as np
+
 from ..checks import check_bool, check_probability
 from ..kernels import dispatch
 from ..random import draw_seed
 from ..tensor import Function
 from .broadcasting import check_tensor
+from .shared_axes import check_shared_axes, mask_shape
 
 
 class GaussianDropout(Function):
     """d(out)/dx = r = 1 + sigma z, the forward's noise regenerated from its seed."""
 
-    def forward(self, x, p, seed):
-        self.p, self.seed = p, seed
-        return dispatch.gaussian_dropout_forward(x, p, seed)
+    def forward(self, x, p, seed, shared_axes):
+        self.p, self.seed, self.shared_axes = p, seed, shared_axes
+        return self._times_noise(x, dispatch.gaussian_dropout_forward)
 
     def backward(self, grad):
-        return (dispatch.gaussian_dropout_backward(grad, self.p, self.seed),)
+        return (self._times_noise(grad, dispatch.gaussian_dropout_backward),)
+
+    def _times_noise(self, a, kernel):
+        """``a * r`` by ``kernel`` (forward or backward: both multiply by the noise)."""
+        if not self.shared_axes:
+            return kernel(a, self.p, self.seed)
+        # r at the reduced shape (1 * r is r exactly, in a's dtype), broadcast by the
+        # product: element for element the rounding of the kernel's x * r.
+        ones = np.ones(mask_shape(a.shape, self.shared_axes), dtype=a.dtype)
+        return a * kernel(ones, self.p, self.seed)
 
 
-def gaussian_dropout(x, p, training, rng=None):
+def gaussian_dropout(x, p, training, rng=None, *, shared_axes=()):
     """Multiply each element of ``x`` by its own noise ``r ~ N(1, p / (1 - p))``.
 
     Args:
@@ -56,6 +71,10 @@ def gaussian_dropout(x, p, training, rng=None):
             bit where numpy's ``log`` and ``cos`` are the C library's (CPUs without
             AVX-512), and to an ulp on a few elements elsewhere
             (``minigrad.kernels.reference.standard_normal``).
+        shared_axes: the axes along which one noise value is shared (an int or a tuple
+            of ints; default ``()``): ``r`` is drawn at ``x``'s shape with these axes
+            reduced to 1 and broadcast, as :func:`minigrad.dropout` shares its mask
+            (``minigrad.ops.shared_axes``).
 
     Returns:
         A Tensor shaped like ``x``. Where ``x`` is NaN or inf the output is too (the noise
@@ -72,6 +91,7 @@ def gaussian_dropout(x, p, training, rng=None):
     check_tensor("gaussian_dropout", x)
     p = check_probability("gaussian dropout probability p", p, allow_one=False)
     training = check_bool("gaussian_dropout: training", training)
+    shared_axes = check_shared_axes("gaussian_dropout", shared_axes, x.ndim)
     if not training or p == 0.0:
         return x
-    return GaussianDropout.apply(x, p=p, seed=draw_seed(rng))
+    return GaussianDropout.apply(x, p=p, seed=draw_seed(rng), shared_axes=shared_axes)

@@ -118,3 +118,53 @@ def test_mc_uncertainty_bald_is_high_only_where_the_networks_disagree():
     assert expected[inside] > 0.9 * entropy[inside]  # label noise, not disagreement
     assert bald[far] > 3 * max(bald[centres].max(), bald[inside])
     assert not model.training
+
+
+# ---- selu_alpha_dropout -------------------------------------------------------------------
+import selu_alpha_dropout  # noqa: E402
+
+
+def test_selu_alpha_dropout_stays_near_the_fixed_point_and_the_others_drift():
+    """The paper's fixed point (mean 0, variance 1) for SELU + alpha dropout at every depth.
+
+    Each layer's moments are over 512 x 128 values; with the units of a layer correlated
+    through shared inputs, 0.05 is a loose bound (the full-size run stays within 0.013).
+    The others are checked for the direction of their drift, each against an exact fact:
+    ReLU + dropout outputs are >= 0, and their variance shrinks about 0.55x a layer under
+    LeCun weights (bounded here by 0.7x); SELU + Bernoulli dropout's variance grows.
+    """
+    kwargs = dict(depth=12, width=128, batch=512, p=0.1, seed=0)
+    alpha = selu_alpha_dropout.layer_moments("selu_alpha", **kwargs)
+    for mean, var in alpha:
+        assert abs(mean) <= 0.05 and abs(var - 1) <= 0.05
+    bernoulli = selu_alpha_dropout.layer_moments("selu_dropout", **kwargs)
+    assert bernoulli[0][1] > 1.05 and bernoulli[-1][1] > 1.3 > alpha[-1][1]
+    relu = selu_alpha_dropout.layer_moments("relu_dropout", **kwargs)
+    assert all(mean > 0 for mean, _ in relu)
+    assert all(later <= 0.7 * earlier for (_, earlier), (_, later) in zip(relu, relu[1:]))
+
+
+def test_selu_alpha_dropout_networks_share_their_weights():
+    a = selu_alpha_dropout.build("selu_alpha", 3, 8, 0.1, seed=4)
+    b = selu_alpha_dropout.build("relu_dropout", 3, 8, 0.1, seed=4)
+    for la, lb in zip(a[::3], b[::3]):
+        np.testing.assert_array_equal(la.weight.data, lb.weight.data)
+
+
+# ---- shared_masks ---------------------------------------------------------------------------
+import shared_masks  # noqa: E402
+
+
+def test_shared_masks_one_mask_per_sequence_and_the_never_seen_fraction():
+    """Variational: Binomial(64 * 32, p) pairs never seen (5 sd); per step: p**T ~ 1e-12."""
+    batch, time, features, p = 64, 20, 32, 0.25
+    per_step = shared_masks.draw_mask(batch, time, features, p, variational=False)
+    variational = shared_masks.draw_mask(batch, time, features, p, variational=True)
+    assert shared_masks.distinct_masks_along_time(variational) == [1] * batch
+    assert min(shared_masks.distinct_masks_along_time(per_step)) > 1
+    pairs = batch * features
+    assert abs(shared_masks.never_seen_fraction(variational) * pairs - pairs * p) \
+        <= 5 * math.sqrt(pairs * p * (1 - p))
+    assert shared_masks.never_seen_fraction(per_step) == 0.0
+    results = shared_masks.main(["--batch", "8", "--time", "5", "--features", "16"])
+    assert set(results) == {False, True}
