@@ -9,3 +9,4 @@ from .matmul import matmul
 from .reduction import mean, sum
 from .shape import astype, reshape, transpose
 from .softmax import log_softmax, softmax
+from .concrete_dropout import concrete_dropout, concrete_dropout_regularizer
