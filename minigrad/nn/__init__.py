@@ -1,5 +1,5 @@
 """Layers and models: Module, Parameter, Linear, ReLU, Dropout, GaussianDropout, Sequential,
-MaxNorm.
+MaxNorm, ConcreteDropout.
 
 ``fuse`` turns Linear -> ReLU [-> Dropout] runs into one ``FusedLinear`` (one kernel).
 """
@@ -18,3 +18,5 @@ from .parameter import Parameter
 from .mc_dropout import mc_class_probabilities
 from .uncertainty import (expected_entropy, mutual_information, predictive_entropy,
                           predictive_mean, variation_ratio)
+from .concrete_dropout import (ConcreteDropout, concrete_dropout_regularization,
+                               regularizer_strengths)

@@ -202,11 +202,11 @@ def concrete_dropout_regularizer(p_logit, weight, weight_regularizer, dropout_re
 
     Example::
 
-        >>> import numpy as np, minigrad
+        >>> import math, numpy as np, minigrad
         >>> w = minigrad.tensor(np.ones((3, 2)), dtype=np.float64)
         >>> p_logit = minigrad.tensor(0.0, dtype=np.float64)       # p = 1/2
         >>> r = concrete_dropout_regularizer(p_logit, w, 0.5, 1.0)  # 0.5*6/0.5 + 3*log(1/2)
-        >>> round(r.item(), 6), round(6 - 3 * np.log(2), 6)
+        >>> round(r.item(), 6), round(6 - 3 * math.log(2), 6)
         (3.920558, 3.920558)
     """
     if not isinstance(weight, Tensor):
