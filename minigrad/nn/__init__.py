@@ -1,9 +1,13 @@
-"""Layers and models: Module, Parameter, Linear, ReLU, Dropout, GaussianDropout, Sequential,
-MaxNorm; auroc for out-of-distribution detection.
+"""Layers and models: Module, Parameter, Linear, ReLU, SELU, Sequential, MaxNorm, and the
+dropout family (Dropout, GaussianDropout, AlphaDropout, ConcreteDropout); Monte Carlo
+dropout and its uncertainty measures, and auroc for out-of-distribution detection.
 
 ``fuse`` turns Linear -> ReLU [-> Dropout] runs into one ``FusedLinear`` (one kernel).
 """
-from .activation import ReLU
+from .activation import SELU, ReLU
+from .alpha_dropout import AlphaDropout
+from .concrete_dropout import (ConcreteDropout, concrete_dropout_regularization,
+                               regularizer_strengths)
 from .constraints import MaxNorm
 from .container import Sequential
 from .detection import auroc
@@ -13,11 +17,8 @@ from .fusion import fuse
 from .gaussian_dropout import GaussianDropout
 from .linear import Linear
 from .masks import dropout_layers, forward_with_masks
-from .mc_dropout import mc_dropout_predict
+from .mc_dropout import mc_class_probabilities, mc_dropout_predict
 from .module import Module
 from .parameter import Parameter
-from .mc_dropout import mc_class_probabilities
 from .uncertainty import (expected_entropy, mutual_information, predictive_entropy,
                           predictive_mean, variation_ratio)
-from .activation import SELU
-from .alpha_dropout import AlphaDropout

@@ -168,3 +168,34 @@ def test_shared_masks_one_mask_per_sequence_and_the_never_seen_fraction():
     assert shared_masks.never_seen_fraction(per_step) == 0.0
     results = shared_masks.main(["--batch", "8", "--time", "5", "--features", "16"])
     assert set(results) == {False, True}
+# ---- concrete_dropout ------------------------------------------------------------------
+def test_concrete_dropout_learns_each_layers_p_and_the_net_learns_mnist():
+    """Oracles: every p starts at the authors' 0.1, moves, and stays in (0, 1); the
+    cross-entropy falls; the test error ends far below chance (90%); the p printed
+    are the model's own; and the regulariser's strengths are the paper's for N."""
+    import concrete_dropout
+    import minigrad
+    from minigrad import nn
+    from minigrad.data import load_mnist
+
+    x_train, y_train, x_test, y_test = load_mnist(download=False)
+    data = (x_train[:1000], y_train[:1000], x_test[:1000], y_test[:1000])
+    lines = []
+    # one thread: these matrices are small, and two threads on a busy 2-core machine wait
+    # for each other (results do not depend on the thread count)
+    with minigrad.using_backend(threads=1):
+        model, history = concrete_dropout.train(data, hidden=(32, 32), epochs=6,
+                                                batch_size=64, lr=0.1, log=lines.append)
+    assert len(history) == len(lines) == 7
+    assert all(math.isclose(p, 0.1, rel_tol=1e-6) for p in history[0]["p"])
+    final = history[-1]
+    assert len(final["p"]) == 3
+    assert all(0 < p < 1 and abs(p - 0.1) > 1e-3 for p in final["p"])
+    assert final["p"] == concrete_dropout.drop_probabilities(model)
+    assert final["data_loss"] < 0.6 * history[0]["data_loss"]
+    assert final["test_error"] < 0.5
+    layers = [m for m in model.modules() if isinstance(m, nn.ConcreteDropout)]
+    wd, dd = 1e-2**2 / 1000, 2 / 1000
+    assert all(math.isclose(m.weight_regularizer, wd) and math.isclose(m.dropout_regularizer, dd)
+               for m in layers)
+    assert " ".join(f"{p:.4f}" for p in final["p"]) in lines[-1]
