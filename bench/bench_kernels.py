@@ -254,6 +254,11 @@ def main(argv=None):
     env["load_after"] = load_average()
     print(f"\nload average after: {fmt_load(env['load_after'])}")
 
+    save_results(args, env, rows, libs, repeats)
+
+
+def save_results(args, env, rows, libs, repeats):
+    """Print the Markdown table; write it (``--markdown``) and every sample (``--json``)."""
     table = markdown_table(rows, libs)
     print("\n" + table)
     if args.markdown:

@@ -1,0 +1,206 @@
+"""Benchmark the dropout family's kernels against the best peer implementation that exists.
+
+Usage::
+
+    python bench/bench_dropout_family.py                   # full run (a few minutes)
+    python bench/bench_dropout_family.py --quick           # smoke test
+    python bench/bench_dropout_family.py --json out.json --markdown out.md
+
+What is compared (float32, at 1 and 2 threads, every library pinned to that count; the
+same arrays for every contender):
+
+* Bernoulli dropout (p = 0.5) on a 128 x 1024 array, the reference row: minigrad's
+  kernel, numpy by hand, ``torch.nn.functional.dropout``.
+* Gaussian dropout (p = 0.5, sigma = 1), forward and forward + backward on 128 x 1024:
+  minigrad's kernel (the backward regenerates the noise from the seed); numpy by hand
+  and torch written as Keras's ``GaussianDropout`` is, ``x * (1 + sigma * randn)``,
+  keeping the noise for the backward (no library ships the layer for torch).
+* Alpha dropout (p = 0.1) forward and forward + backward: minigrad's kernel against
+  ``torch.nn.functional.alpha_dropout`` (its backward: the mask times a, as autograd
+  runs it) and numpy by hand.
+* Concrete dropout (t = 0.1) forward and forward + backward, with the gradient of the
+  drop probability: minigrad's op (numpy arithmetic on counter-based logistic noise;
+  no compiled kernel yet) against the same formula in torch with autograd.
+* DropConnect per example, a 784 -> 800 layer at batch 100, forward + backward (the
+  three products, each regenerating its masks): minigrad's fused kernel against the
+  same layer in numpy with the (100, 784, 800) masks materialised, and as a fraction of
+  a plain dense layer (minigrad's GEMM forward + both backward products). The unit is
+  connections per second: 3 x batch x in x out multiply-adds, each behind a mask bit.
+  Rows for the per-minibatch mask (one masked weight matrix, then the GEMM) too.
+
+Contenders are interleaved, warmed up, and summarised by median and min-max spread over
+the repeats (``timing.py``). Run it on a quiet machine: the load average is printed
+before and after.
+"""
+import argparse
+import itertools
+import math
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_kernels import (describe_environment, fmt_load, minigrad,  # noqa: E402
+                           print_row, save_results, torch)
+from timing import interleaved, load_average, pinned_threads  # noqa: E402
+
+from minigrad.kernels import dispatch  # noqa: E402
+from minigrad.ops.alpha_dropout import ALPHA_PRIME  # noqa: E402
+
+SHAPE = (128, 1024)
+DROPCONNECT_SHAPE = (100, 784, 800)  # (batch, in, out)
+SETTLE_SECONDS = 0.15
+
+
+def elementwise_rows(rng):
+    """{op: (unit, work, {library: callable})} for the noise of the unit-dropping kinds."""
+    x = rng.standard_normal(SHAPE, dtype=np.float32)
+    g = rng.standard_normal(SHAPE, dtype=np.float32)
+    n = float(x.size)
+    seeds = itertools.count(4242)
+    np_rng = np.random.default_rng(0)
+    sigma = np.float32(1.0)  # p = 0.5
+    a, b = dispatch.alpha_dropout_affine(0.1, ALPHA_PRIME)
+    a32, b32, alpha32 = np.float32(a), np.float32(b), np.float32(ALPHA_PRIME)
+
+    def mg_gauss_fwd_bwd():
+        seed = next(seeds)
+        return (dispatch.gaussian_dropout_forward(x, 0.5, seed),
+                dispatch.gaussian_dropout_backward(g, 0.5, seed))
+
+    def np_gauss_fwd_bwd():
+        r = 1 + sigma * np_rng.standard_normal(SHAPE, dtype=np.float32)
+        return x * r, g * r
+
+    def np_alpha_fwd():
+        keep = np_rng.random(SHAPE, dtype=np.float32) >= np.float32(0.1)
+        return a32 * np.where(keep, x, alpha32) + b32, keep
+
+    def mg_alpha_fwd_bwd():
+        out, mask = dispatch.alpha_dropout_forward(x, 0.1, next(seeds), ALPHA_PRIME)
+        return out, dispatch.alpha_dropout_backward(g, mask, 0.1, ALPHA_PRIME)
+
+    def np_alpha_fwd_bwd():
+        out, keep = np_alpha_fwd()
+        return out, np.where(keep, g * a32, np.float32(0))
+
+    rows = {
+        "bernoulli dropout fwd": {
+            "minigrad": lambda: dispatch.dropout_forward(x, 0.5, next(seeds)),
+            "numpy": lambda: x * (np_rng.random(SHAPE, dtype=np.float32) >= 0.5) * 2},
+        "gaussian dropout fwd": {
+            "minigrad": lambda: dispatch.gaussian_dropout_forward(x, 0.5, next(seeds)),
+            "numpy": lambda: x * (1 + sigma * np_rng.standard_normal(SHAPE, dtype=np.float32))},
+        "gaussian dropout fwd+bwd": {"minigrad": mg_gauss_fwd_bwd, "numpy": np_gauss_fwd_bwd},
+        "alpha dropout fwd": {
+            "minigrad": lambda: dispatch.alpha_dropout_forward(x, 0.1, next(seeds), ALPHA_PRIME),
+            "numpy": np_alpha_fwd},
+        "alpha dropout fwd+bwd": {"minigrad": mg_alpha_fwd_bwd, "numpy": np_alpha_fwd_bwd},
+    }
+    rows.update(concrete_rows(x, g))
+    if torch is not None:
+        F = torch.nn.functional
+        tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+
+        def torch_gauss_fwd_bwd():
+            r = 1 + float(sigma) * torch.randn_like(tx)
+            return tx * r, tg * r
+
+        def torch_alpha_fwd_bwd():
+            # what autograd runs for alpha_dropout: the noise, then grad * (mask * a)
+            t = tx.clone().requires_grad_()
+            out = F.alpha_dropout(t, 0.1, training=True)
+            out.backward(tg)
+            return out, t.grad
+
+        rows["bernoulli dropout fwd"]["torch"] = lambda: F.dropout(tx, 0.5, training=True)
+        rows["gaussian dropout fwd"]["torch"] = lambda: tx * (1 + float(sigma) *
+                                                              torch.randn_like(tx))
+        rows["gaussian dropout fwd+bwd"]["torch"] = torch_gauss_fwd_bwd
+        rows["alpha dropout fwd"]["torch"] = lambda: F.alpha_dropout(tx, 0.1, training=True)
+        rows["alpha dropout fwd+bwd"]["torch"] = torch_alpha_fwd_bwd
+    return {f"{op} {SHAPE[0]}x{SHAPE[1]}": ("Melem/s", n, fns) for op, fns in rows.items()}
+
+
+def concrete_rows(x, g):
+    """Concrete dropout forward and forward + backward (to x and to the drop-probability logit)."""
+    logit = math.log(0.1 / 0.9)
+
+    def mg(backward):
+        def run():
+            tx = minigrad.tensor(x, requires_grad=backward)
+            theta = minigrad.tensor(np.float32(logit), requires_grad=backward)
+            out = minigrad.concrete_dropout(tx, theta, 0.1, training=True)
+            if backward:
+                out.backward(minigrad.tensor(g))
+            return out
+        return run
+
+    rows = {"concrete dropout fwd": {"minigrad": mg(False)},
+            "concrete dropout fwd+bwd": {"minigrad": mg(True)}}
+    if torch is not None:
+        tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+
+        def torch_concrete(backward):
+            def run():
+                t = tx.clone().requires_grad_(backward)
+                theta = torch.tensor(logit, requires_grad=backward)
+                u = torch.rand_like(t)
+                z = torch.sigmoid((theta + torch.log(u) - torch.log1p(-u)) / 0.1)
+                out = t * (1 - z) / (1 - torch.sigmoid(theta))
+                if backward:
+                    out.backward(tg)
+                return out
+            return run
+
+        rows["concrete dropout fwd"]["torch"] = torch_concrete(False)
+        rows["concrete dropout fwd+bwd"]["torch"] = torch_concrete(True)
+    return rows
+
+
+def dropconnect_rows(rng):
+    """{op: (unit, work, {library: callable})} for the DropConnect layers (filled below)."""
+    return {}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke test")
+    parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
+    parser.add_argument("--json", metavar="PATH", help="write all results as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write the result table as Markdown")
+    args = parser.parse_args(argv)
+    repeats, sample_time = (5, 0.005) if args.quick else (15, 0.03)
+    threads = [int(t) for t in args.threads.split(",")]
+
+    env = describe_environment()
+    env["load_before"] = load_average()
+    print(env["minigrad_imported"])
+    print("torch:", env["torch"] if torch is not None else "not installed")
+    print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: "
+          f"{fmt_load(env['load_before'])}")
+    print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample; "
+          "figures: median [slowest-fastest]\n")
+    libs = ["minigrad", "numpy"] + (["torch"] if torch is not None else [])
+    rng = np.random.default_rng(0)
+    rows = []
+    for n_threads in threads:
+        settle = SETTLE_SECONDS if n_threads > 1 else 0.0
+        with pinned_threads(n_threads, minigrad=minigrad, torch=torch):
+            for source in (elementwise_rows, dropconnect_rows):
+                for op, (unit, work, fns) in source(rng).items():
+                    stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
+                                        settle=settle)
+                    rows.append({"kind": source.__name__, "op": op, "threads": n_threads,
+                                 "unit": unit, "work": work, "stats": stats})
+                    print_row(rows[-1], libs)
+    env["load_after"] = load_average()
+    print(f"\nload average after: {fmt_load(env['load_after'])}")
+    save_results(args, env, rows, libs, repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
