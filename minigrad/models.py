@@ -11,17 +11,21 @@ A Dropout with p = 0 is left out of the network rather than run as the identity.
 Each hidden ``Linear -> ReLU -> Dropout`` is then fused into one ``nn.FusedLinear``
 (``nn.fuse``; ``fused=False`` keeps the three layers).
 
-``kind`` chooses the noise of every dropout layer (:data:`DROPOUT_KINDS`):
-``"bernoulli"`` (``nn.Dropout``, the papers' dropout) or ``"gaussian"``
-(``nn.GaussianDropout``: multiplicative N(1, p/(1-p)) noise of the same variance,
-Srivastava et al. 2014, section 10), with the same ``p_input`` and ``p_hidden``.
+``kind`` chooses the noise of every dropout layer (:data:`DROPOUT_KINDS`), with the
+same ``p_input`` and ``p_hidden``:
+
+* ``"bernoulli"``: ``nn.Dropout``, the papers' dropout;
+* ``"gaussian"``: ``nn.GaussianDropout``, multiplicative N(1, p/(1-p)) noise of the same
+  variance (Srivastava et al. 2014, section 10);
+* ``"alpha"``: ``nn.AlphaDropout`` in a self-normalising network, SELU in place of ReLU
+  (Klambauer et al. 2017; pair it with ``init="lecun_normal"`` and small rates, 0.05-0.1).
 """
 from .checks import check_bool, check_choice, check_int, check_probability, check_sizes
-from .nn import Dropout, GaussianDropout, Linear, ReLU, Sequential, fuse
+from .nn import SELU, AlphaDropout, Dropout, GaussianDropout, Linear, ReLU, Sequential, fuse
 from .random import as_generator
 
 #: the noises ``dropout_mlp(kind=...)`` can put in the dropout layers
-DROPOUT_KINDS = ("bernoulli", "gaussian")
+DROPOUT_KINDS = ("bernoulli", "gaussian", "alpha")
 
 
 def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
@@ -37,8 +41,8 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         out_features: number of classes.
         p_input, p_hidden: drop probabilities in [0, 1) of the input and hidden units.
         mode: ``"inverted"`` or ``"weight_scaling"``; see ``minigrad.nn.Dropout``.
-            Gaussian dropout has mean-1 noise and no test-time rule to choose: it
-            takes the default ``"inverted"`` only.
+            Gaussian and alpha dropout have no test-time rule to choose (their noise
+            keeps the mean): they take the default ``"inverted"`` only.
         max_norm: c of the max-norm constraint on every Linear's weight columns, or
             None for no constraint.
         init: ``Linear`` initialisation, one of ``minigrad.nn.init.INITS``. The default
@@ -52,9 +56,10 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
             -> Dropout is one ``FusedLinear``, the same network computed by one kernel
             per layer. ``False`` keeps the separate layers, with the same parameter
             names (a state dict loads into either).
-        kind: ``"bernoulli"`` (default: ``nn.Dropout`` layers) or ``"gaussian"``
-            (``nn.GaussianDropout`` layers with the same drop probabilities: noise
-            variance p / (1 - p)).
+        kind: the noise of the dropout layers, one of :data:`DROPOUT_KINDS`:
+            ``"bernoulli"`` (default: ``nn.Dropout``), ``"gaussian"``
+            (``nn.GaussianDropout``, noise variance p / (1 - p)) or ``"alpha"``
+            (``nn.AlphaDropout``, with SELU activations instead of ReLU).
 
     Example::
 
@@ -77,8 +82,8 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         for name, p in (("p_input", p_input), ("p_hidden", p_hidden)))
     fused = check_bool("dropout_mlp: fused", fused)
     kind = check_choice("dropout_mlp: kind", kind, DROPOUT_KINDS)
-    if kind == "gaussian" and mode != "inverted":
-        raise ValueError(f"dropout_mlp: Gaussian dropout has no test-time scaling rule; "
+    if kind != "bernoulli" and mode != "inverted":
+        raise ValueError(f"dropout_mlp: {kind} dropout has no test-time scaling rule; "
                          f"mode must be 'inverted', got {mode!r}")
     init_rng = as_generator(rng)
     dropout_rng = None if dropout_rng is None else as_generator(dropout_rng)
@@ -88,12 +93,16 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
             return []
         if kind == "gaussian":
             return [GaussianDropout(p, rng=dropout_rng)]
+        if kind == "alpha":
+            return [AlphaDropout(p, rng=dropout_rng)]
         return [Dropout(p, mode=mode, rng=dropout_rng)]
 
+    activation = SELU if kind == "alpha" else ReLU
     layers = drop(p_input)
     sizes = (in_features,) + hidden
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        layers += [Linear(fan_in, fan_out, max_norm=max_norm, init=init, rng=init_rng), ReLU()]
+        layers += [Linear(fan_in, fan_out, max_norm=max_norm, init=init, rng=init_rng),
+                   activation()]
         layers += drop(p_hidden)
     layers.append(Linear(sizes[-1], out_features, max_norm=max_norm, init=init, rng=init_rng))
     model = Sequential(*layers)

@@ -85,9 +85,10 @@ class TrainConfig:
         p_input, p_hidden: drop probabilities in [0, 1) (0 omits the Dropout layer).
         dropout_mode: ``"inverted"`` or ``"weight_scaling"`` (``minigrad.nn.Dropout``).
         dropout_kind: the noise of the dropout layers, one of
-            ``minigrad.models.DROPOUT_KINDS``: ``"bernoulli"`` (the papers' dropout) or
+            ``minigrad.models.DROPOUT_KINDS``: ``"bernoulli"`` (the papers' dropout),
             ``"gaussian"`` (N(1, p/(1-p)) multiplicative noise, Srivastava et al. 2014,
-            section 10; ``dropout_mode`` must then be ``"inverted"``).
+            section 10) or ``"alpha"`` (alpha dropout in a SELU network, Klambauer et
+            al. 2017); ``dropout_mode`` must be ``"inverted"`` for the last two.
         max_norm: max-norm bound c on each unit's incoming weights, or None.
         lr: initial learning rate (> 0), PyTorch-style SGD (see the module docstring).
             The default is 0.3; the runs it was chosen from are in
@@ -128,8 +129,9 @@ class TrainConfig:
     dropout_mode: str = _field("inverted", partial(check_choice, choices=MODES), "model",
                                "how kept units are scaled (minigrad.nn.Dropout)", choices=MODES)
     dropout_kind: str = _field("bernoulli", partial(check_choice, choices=DROPOUT_KINDS), "model",
-                               "the dropout noise: bernoulli (the papers') or gaussian "
-                               "(N(1, p/(1-p)), the same variance)", choices=DROPOUT_KINDS)
+                               "the dropout noise: bernoulli (the papers'), gaussian "
+                               "(N(1, p/(1-p)), the same variance) or alpha (alpha dropout, "
+                               "SELU units)", choices=DROPOUT_KINDS)
     max_norm: float | None = _field(
         3.0, _or_none(_positive), "model",
         "max-norm bound on each unit's incoming weights (0 or 'none' disables)",
@@ -167,9 +169,10 @@ class TrainConfig:
         for field in dataclasses.fields(self):
             value = field.metadata["check"](field.name, getattr(self, field.name))
             object.__setattr__(self, field.name, value)
-        if self.dropout_kind == "gaussian" and self.dropout_mode != "inverted":
-            raise ValueError("dropout_mode must be 'inverted' with dropout_kind 'gaussian' "
-                             f"(its noise has mean 1: nothing to scale), got {self.dropout_mode!r}")
+        if self.dropout_kind != "bernoulli" and self.dropout_mode != "inverted":
+            raise ValueError(f"dropout_mode must be 'inverted' with dropout_kind "
+                             f"{self.dropout_kind!r} (its noise keeps the mean: nothing to "
+                             f"scale at test time), got {self.dropout_mode!r}")
         if self.lr_anneal_epochs is not None and self.epochs > self.lr_anneal_epochs:
             raise ValueError(f"epochs ({self.epochs}) must not exceed lr_anneal_epochs "
                              f"({self.lr_anneal_epochs}): the learning rate would be <= 0")

@@ -8,7 +8,7 @@ import pytest
 
 import minigrad
 from minigrad.models import DROPOUT_KINDS, dropout_mlp
-from minigrad.nn import Dropout, GaussianDropout, Linear, ReLU, Sequential
+from minigrad.nn import SELU, AlphaDropout, Dropout, GaussianDropout, Linear, ReLU, Sequential
 from minigrad.training import TrainConfig, build_model, make_generators
 
 
@@ -21,10 +21,19 @@ def test_gaussian_kind_puts_gaussian_dropout_where_bernoulli_dropout_was(fused):
     assert not any(isinstance(m, Dropout) for m in model)
 
 
+def test_alpha_kind_builds_a_self_normalising_network():
+    model = dropout_mlp(6, (5, 4), 3, p_input=0.05, p_hidden=0.1, kind="alpha",
+                        init="lecun_normal", rng=0, dropout_rng=1)
+    assert [type(m) for m in model] == [AlphaDropout, Linear, SELU, AlphaDropout, Linear,
+                                        SELU, AlphaDropout, Linear]
+    assert [m.p for m in model if isinstance(m, AlphaDropout)] == [0.05, 0.1, 0.1]
+
+
 def test_a_zero_probability_leaves_the_layer_out_for_every_kind():
     for kind in DROPOUT_KINDS:
         model = dropout_mlp(6, (5,), 3, p_input=0.0, p_hidden=0.0, kind=kind, fused=False)
-        assert [type(m) for m in model] == [Linear, ReLU, Linear]
+        activation = SELU if kind == "alpha" else ReLU
+        assert [type(m) for m in model] == [Linear, activation, Linear]
 
 
 def test_the_gaussian_model_is_the_hand_built_network():
@@ -38,11 +47,12 @@ def test_the_gaussian_model_is_the_hand_built_network():
     np.testing.assert_array_equal(model(x).data, by_hand(x).data)
 
 
-def test_gaussian_dropout_refuses_the_weight_scaling_rule():
+@pytest.mark.parametrize("kind", ["gaussian", "alpha"])
+def test_mean_keeping_noises_refuse_the_weight_scaling_rule(kind):
     with pytest.raises(ValueError, match="mode must be 'inverted'"):
-        dropout_mlp(6, (5,), 3, kind="gaussian", mode="weight_scaling")
+        dropout_mlp(6, (5,), 3, kind=kind, mode="weight_scaling")
     with pytest.raises(ValueError, match="dropout_mode must be 'inverted'"):
-        TrainConfig(dropout_kind="gaussian", dropout_mode="weight_scaling")
+        TrainConfig(dropout_kind=kind, dropout_mode="weight_scaling")
 
 
 def test_an_unknown_kind_is_refused_naming_the_choices():
