@@ -53,9 +53,8 @@ def gaussian_dropout(x, p, training, rng=None):
             seed, or a ``numpy.random.Generator``. One 64-bit seed is drawn from it per
             call; the noise is a hash of that seed and each element's index, so it is
             the same for any thread count. The compiled and numpy kernels agree bit for
-            bit where numpy's ``log`` and ``cos`` are the C library's (CPUs without
-            AVX-512), and to an ulp on a few elements elsewhere
-            (``minigrad.kernels.reference.standard_normal``).
+            bit on every CPU (both use the library's own log and cosine:
+            ``minigrad.kernels.reference.standard_normal``).
 
     Returns:
         A Tensor shaped like ``x``. Where ``x`` is NaN or inf the output is too (the noise
