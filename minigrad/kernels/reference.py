@@ -168,12 +168,15 @@ def gemm(a, b, out, trans_a, trans_b, n_threads):
 
 
 def fused_linear_forward(a, b, out, trans_a, trans_b, bias, relu, dropout, seed, threshold,
-                         scale, n_threads):
+                         scale, n_threads, noise=None):
     """``out = dropout(relu(op(a) @ op(b) + bias))``; each step only when asked for.
 
     ``bias`` is None or an (n,) array; ``relu`` and ``dropout`` are flags; ``seed``,
     ``threshold`` and ``scale`` are dropout's, as for :func:`dropout_forward` (element
     ``(i, j)`` of the (m, n) output has counter ``i*n + j``). No mask is returned.
+    ``noise``: None, or Gaussian noise ``r`` (m, n) (with ``relu``, without ``dropout``):
+    ``out = relu(...) * r``, and ``noise`` becomes the slope, ``r`` where the ReLU's
+    output is > 0 and NaN elsewhere (``r`` is never NaN).
     """
     gemm(a, b, out, trans_a, trans_b, n_threads)
     flat = out.reshape(-1)  # a view: out is C-contiguous
@@ -184,6 +187,10 @@ def fused_linear_forward(a, b, out, trans_a, trans_b, bias, relu, dropout, seed,
     if dropout:
         dropout_forward(flat.copy(), flat, np.empty(flat.size, np.uint8), seed, threshold,
                         scale, n_threads)
+    if noise is not None:
+        passed = out > 0
+        out *= noise
+        noise[~passed] = np.nan
 
 
 def relu_forward(x, out, n_threads):
@@ -219,6 +226,21 @@ def fused_linear_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
     """
     grad_in[...] = 0
     np.multiply(grad_out, scale, out=grad_in, where=y > 0)
+    _column_sums(grad_in, grad_bias)
+
+
+def fused_linear_backward_noise(grad_out, slope, grad_in, grad_bias, n_threads):
+    """``grad_in = grad_out * slope`` where ``slope`` is not NaN, else 0; ``grad_bias`` its sums.
+
+    ``slope`` is what the Gaussian :func:`fused_linear_forward` left in ``noise``.
+    """
+    grad_in[...] = 0
+    np.multiply(grad_out, slope, out=grad_in, where=slope == slope)
+    _column_sums(grad_in, grad_bias)
+
+
+def _column_sums(grad_in, grad_bias):
+    """``grad_bias[j] = 0 + grad_in[0, j] + ... + grad_in[m-1, j]`` in row order (None: skip)."""
     if grad_bias is not None:
         m, n = grad_in.shape
         if n == 1 and m > 0:
