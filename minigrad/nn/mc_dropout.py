@@ -27,13 +27,15 @@ from ..ops.softmax import stable_log_softmax
 from ..random import as_generator
 from ..tensor import Tensor
 from .dropout import Dropout
+from .gaussian_dropout import GaussianDropout
 from .fused_linear import FusedLinear
 
 
 def mc_dropout_predict(model, x, samples=100, transform=None):
     """Mean and standard deviation of ``samples`` stochastic forward passes.
 
-    Dropout layers (and ``FusedLinear`` layers, whose dropout is fused) are switched
+    Dropout and GaussianDropout layers (and ``FusedLinear`` layers, whose dropout or
+    Gaussian noise is fused) are switched
     to training mode for the passes (every other layer stays as it was) and restored
     afterwards; no graph is recorded.
 
@@ -96,7 +98,8 @@ def _stacked_passes(name, model, x, samples, consistent_masks, transform):
     samples = check_int(f"{name}: samples", samples, minimum=1, type_error=ValueError)
     if check_bool(f"{name}: consistent_masks", consistent_masks):
         check_tensor(name, x)  # its inputs are taken apart along the first axis
-    layers = [m for m in model.modules() if isinstance(m, (Dropout, FusedLinear))]
+    layers = [m for m in model.modules()
+              if isinstance(m, (Dropout, GaussianDropout, FusedLinear))]
     modes = [layer.training for layer in layers]
     try:
         for layer in layers:
