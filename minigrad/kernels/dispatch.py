@@ -174,6 +174,16 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
     return (out, slope) if gaussian else out
 
 
+def _check_backward_pair(op, grad_out, name, other):
+    """``grad_out`` and ``other`` (named ``name``): 2-D float arrays of one dtype and shape."""
+    check_float_array("grad_out", grad_out)
+    check_float_array(name, other)
+    check_same_dtype(op, **{"grad_out": grad_out, name: other})
+    if grad_out.ndim != 2 or grad_out.shape != other.shape:
+        raise ValueError(f"{op} needs 2-D grad_out and {name} of one shape, "
+                         f"got {grad_out.shape} and {other.shape}")
+
+
 def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
     """Return ``(grad_in, grad_bias)``, gradients w.r.t. ``z = x @ w + bias`` and ``bias``.
 
@@ -199,12 +209,7 @@ def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
         (array([[0., 2.],
                [2., 2.]]), array([2., 4.]))
     """
-    check_float_array("grad_out", grad_out)
-    check_float_array("y", y)
-    check_same_dtype("fused_linear_backward", grad_out=grad_out, y=y)
-    if grad_out.ndim != 2 or grad_out.shape != y.shape:
-        raise ValueError(f"fused_linear_backward needs 2-D grad_out and y of one shape, "
-                         f"got {grad_out.shape} and {y.shape}")
+    _check_backward_pair("fused_linear_backward", grad_out, "y", y)
     p = check_probability("dropout probability p", p)
     inverted = check_bool("inverted", inverted)
     bias_grad = check_bool("bias_grad", bias_grad)
@@ -232,12 +237,7 @@ def fused_linear_backward_noise(grad_out, slope, bias_grad=True):
         >>> fused_linear_backward_noise(g, slope)
         (array([[ 0. ,  0.5, -2. ]]), array([ 0. ,  0.5, -2. ]))
     """
-    check_float_array("grad_out", grad_out)
-    check_float_array("slope", slope)
-    check_same_dtype("fused_linear_backward_noise", grad_out=grad_out, slope=slope)
-    if grad_out.ndim != 2 or grad_out.shape != slope.shape:
-        raise ValueError(f"fused_linear_backward_noise needs 2-D grad_out and slope of one "
-                         f"shape, got {grad_out.shape} and {slope.shape}")
+    _check_backward_pair("fused_linear_backward_noise", grad_out, "slope", slope)
     bias_grad = check_bool("bias_grad", bias_grad)
     g = np.ascontiguousarray(grad_out)
     grad_in = np.empty_like(g)
