@@ -39,17 +39,27 @@ cdef Py_ssize_t COLUMN_QUANTUM = 16
 
 
 cdef void _backward_columns(const floating* grad_out, const floating* y, floating scale,
-                            floating* grad_in, floating* grad_bias,
+                            bint slope, floating* grad_in, floating* grad_bias,
                             Py_ssize_t m, Py_ssize_t n,
                             Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
-    """grad_in and (when not NULL) grad_bias for columns j0 .. j1-1 of every row."""
+    """grad_in and (when not NULL) grad_bias for columns j0 .. j1-1 of every row.
+
+    ``y`` is the forward output (``grad_in = grad_out * scale`` where ``y > 0``), or with
+    ``slope`` the slope of the Gaussian forward (``grad_in = grad_out * y`` where ``y``
+    is not NaN); 0 elsewhere.
+    """
     cdef Py_ssize_t i, j, row
     cdef floating scaled, g
     for i in range(m):
         row = i * n
-        for j in range(j0, j1):
-            scaled = grad_out[row + j] * scale
-            grad_in[row + j] = scaled if y[row + j] > 0 else 0
+        if slope:
+            for j in range(j0, j1):
+                scaled = grad_out[row + j] * y[row + j]
+                grad_in[row + j] = scaled if y[row + j] == y[row + j] else 0
+        else:
+            for j in range(j0, j1):
+                scaled = grad_out[row + j] * scale
+                grad_in[row + j] = scaled if y[row + j] > 0 else 0
         if grad_bias == NULL:
             continue
         if i == 0:
@@ -87,6 +97,35 @@ def fused_linear_backward(const floating[:, ::1] grad_out, const floating[:, ::1
         (array([[0., 2., 2.],
                [2., 0., 2.]]), array([2., 2., 4.]))
     """
+    _backward(grad_out, y, scale, False, grad_in, grad_bias, n_threads,
+              "fused_linear_backward")
+
+
+def fused_linear_backward_noise(const floating[:, ::1] grad_out, const floating[:, ::1] slope,
+                                floating[:, ::1] grad_in, grad_bias, int n_threads):
+    """``grad_in = grad_out * slope`` where ``slope`` is not NaN, else 0; ``grad_bias`` its sums.
+
+    The backward of the Gaussian fused forward (``matmul.fused_linear_forward`` with
+    ``noise``), whose ``slope`` is the noise ``r`` where the ReLU passed the unit and NaN
+    where it did not: bit for bit relu_backward after the gaussian_dropout backward
+    (``grad_out * r``, then 0 where ReLU's output was not > 0). ``grad_bias`` and every
+    other argument as for :func:`fused_linear_backward`.
+
+    Example::
+
+        >>> g = np.ones((1, 3)); slope = np.array([[np.nan, 0.5, -2.0]])
+        >>> grad_in = np.empty_like(g)
+        >>> fused_linear_backward_noise(g, slope, grad_in, None, 1)
+        >>> grad_in
+        array([[ 0. ,  0.5, -2. ]])
+    """
+    _backward(grad_out, slope, 0, True, grad_in, grad_bias, n_threads,
+              "fused_linear_backward_noise")
+
+
+cdef _backward(const floating[:, ::1] grad_out, const floating[:, ::1] y, floating scale,
+               bint slope, floating[:, ::1] grad_in, grad_bias, int n_threads, str name):
+    """Check the shapes, split the columns between threads, run ``_backward_columns``."""
     cdef Py_ssize_t m = grad_out.shape[0], n = grad_out.shape[1]
     cdef floating[::1] bias_view
     cdef floating* bias_ptr = NULL
@@ -94,7 +133,7 @@ def fused_linear_backward(const floating[:, ::1] grad_out, const floating[:, ::1
     cdef int t, n_chunks
     if (y.shape[0] != m or y.shape[1] != n or grad_in.shape[0] != m
             or grad_in.shape[1] != n):
-        raise ValueError(f"fused_linear_backward: shapes differ (grad_out ({m}, {n}), "
+        raise ValueError(f"{name}: shapes differ (grad_out ({m}, {n}), "
                          f"y ({y.shape[0]}, {y.shape[1]}), "
                          f"grad_in ({grad_in.shape[0]}, {grad_in.shape[1]}))")
     if n_threads < 1:
@@ -102,7 +141,7 @@ def fused_linear_backward(const floating[:, ::1] grad_out, const floating[:, ::1
     if grad_bias is not None:
         bias_view = grad_bias
         if bias_view.shape[0] != n:
-            raise ValueError(f"fused_linear_backward: grad_bias has length "
+            raise ValueError(f"{name}: grad_bias has length "
                              f"{bias_view.shape[0]}, grad_out has {n} columns")
         if n > 0:
             bias_ptr = &bias_view[0]
@@ -115,5 +154,5 @@ def fused_linear_backward(const floating[:, ::1] grad_out, const floating[:, ::1
     for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
         j0 = min(n, t * quanta // n_chunks * COLUMN_QUANTUM)
         j1 = min(n, (t + 1) * quanta // n_chunks * COLUMN_QUANTUM)
-        _backward_columns(&grad_out[0, 0], &y[0, 0], scale, &grad_in[0, 0], bias_ptr,
+        _backward_columns(&grad_out[0, 0], &y[0, 0], scale, slope, &grad_in[0, 0], bias_ptr,
                           m, n, j0, j1)

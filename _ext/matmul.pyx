@@ -70,6 +70,7 @@ so fusing changes no bit. (Finer fusion, on each micro-tile still in registers, 
 save a little more but would thread the epilogue through the micro-kernel.)
 """
 from cython.parallel cimport prange, threadid
+from libc.math cimport NAN
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -261,23 +262,32 @@ cdef struct Epilogue:
     uint64_t seed
     uint64_t threshold
     double scale          # kept units' factor, a value of C's dtype (exact in a double)
+    void* noise           # m x n values of C's dtype: Gaussian noise r in, slope out; or NULL
 
 
 cdef void apply_epilogue(const Epilogue* epi, floating* c, Py_ssize_t n,
                          Py_ssize_t row0, Py_ssize_t rows,
                          Py_ssize_t col0, Py_ssize_t cols) noexcept nogil:
-    """Bias, ReLU, dropout on ``C[row0:row0+rows, col0:col0+cols]`` (C is m x n, C order).
+    """Bias, ReLU, dropout or noise on ``C[row0:row0+rows, col0:col0+cols]`` (C is m x n).
 
     Element for element the same operations as numpy's ``+ bias`` followed by the relu
     and dropout kernels (the rules come from ``elementwise.pxd``), so the result is
     bit-identical to that sequence. One row segment (at most NC_MAX values, in L1) at a
     time, one simple loop per step: each vectorises like the stand-alone kernel.
+
+    Gaussian noise (``epi.noise``, after the ReLU): ``C = a * r`` with ``a`` the ReLU's
+    output, the product of the gaussian_dropout kernel; and ``r`` is overwritten by the
+    slope ``dC/dz``: ``r`` where ``a > 0`` (ReLU's own test), NaN where the ReLU stopped
+    the unit. ``r`` itself is never NaN, so the slope says both things the backward
+    needs, exactly, where ``C`` cannot: ``a * r`` is 0 by underflow or for ``r = 0``,
+    and negative for ``r < 0``, while ``a > 0``.
     """
     cdef const floating* bias = <const floating*>epi.bias
     cdef floating scale = <floating>epi.scale
     cdef uint64_t seed = epi.seed, threshold = epi.threshold
-    cdef floating scaled
+    cdef floating scaled, r, a
     cdef floating* row
+    cdef floating* noise_row
     cdef Py_ssize_t i, j
     cdef uint64_t first
     for i in range(row0, row0 + rows):
@@ -293,6 +303,13 @@ cdef void apply_epilogue(const Epilogue* epi, floating* c, Py_ssize_t n,
             for j in range(cols):
                 scaled = row[j] * scale  # for every element, as in dropout.pyx: a select
                 row[j] = scaled if dropout_keep(seed, first + <uint64_t>j, threshold) else 0
+        if epi.noise != NULL:
+            noise_row = <floating*>epi.noise + i * n + col0
+            for j in range(cols):
+                a = row[j]
+                r = noise_row[j]
+                row[j] = a * r
+                noise_row[j] = r if a > 0 else <floating>NAN
 
 
 cdef void gemm_task(const floating* a, Py_ssize_t lda, bint trans_a,
@@ -435,7 +452,7 @@ def gemm(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] ou
 def fused_linear_forward(const floating[:, ::1] a, const floating[:, ::1] b,
                          floating[:, ::1] out, bint trans_a, bint trans_b, bias, bint relu,
                          bint dropout, uint64_t seed, uint64_t threshold, floating scale,
-                         int n_threads):
+                         int n_threads, noise=None):
     """``out[...] = dropout(relu(op(a) @ op(b) + bias))``, each step optional, in one pass.
 
     The GEMM of :func:`gemm`; then, when the flag or argument says so,
@@ -460,6 +477,11 @@ def fused_linear_forward(const floating[:, ::1] a, const floating[:, ::1] b,
         seed, threshold, scale: dropout's stream, ``ceil(p * 2**53)`` and the factor of
             kept units, as for ``dropout_forward`` (ignored unless ``dropout``). No mask
             is written: ``fused_linear_backward`` needs only ``out``.
+        noise: None, or Gaussian dropout's noise ``r`` (``gaussian_noise``) as a
+            C-contiguous (m, n) array of out's dtype, with ``relu`` and not ``dropout``:
+            then ``out[i, j] = relu(...)[i, j] * r[i, j]``, and ``noise`` is overwritten
+            by the slope ``d out / d z``: ``r`` where the ReLU passed the unit, NaN
+            where it did not (for ``fused_linear_backward_noise``).
 
     Example::
 
@@ -475,6 +497,7 @@ def fused_linear_forward(const floating[:, ::1] a, const floating[:, ::1] b,
     cdef Py_ssize_t kb = b.shape[1] if trans_b else b.shape[0]
     cdef Py_ssize_t n = b.shape[0] if trans_b else b.shape[1]
     cdef const floating[::1] bias_view
+    cdef floating[:, ::1] noise_view
     cdef Epilogue epi
     cdef int status
     if k != kb or out.shape[0] != m or out.shape[1] != n:
@@ -486,8 +509,16 @@ def fused_linear_forward(const floating[:, ::1] a, const floating[:, ::1] b,
         if bias_view.shape[0] != n:
             raise ValueError(f"fused_linear_forward: bias has length {bias_view.shape[0]}, "
                              f"out has {n} columns")
+    if noise is not None:
+        noise_view = noise
+        if noise_view.shape[0] != m or noise_view.shape[1] != n:
+            raise ValueError(f"fused_linear_forward: noise is ({noise_view.shape[0]}, "
+                             f"{noise_view.shape[1]}), out is ({m}, {n})")
+        if not relu or dropout:
+            raise ValueError("fused_linear_forward: noise needs relu and no dropout")
     if m == 0 or n == 0:
         return
+    epi.noise = &noise_view[0, 0] if noise is not None else NULL
     epi.bias = &bias_view[0] if bias is not None else NULL
     epi.relu = relu
     epi.dropout = dropout

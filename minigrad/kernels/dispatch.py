@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ..checks import check_bool, check_int, check_probability, check_real
+from ..checks import check_bool, check_choice, check_int, check_probability, check_real
 from . import backend
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -94,7 +94,8 @@ def matmul(a, b, trans_a=False, trans_b=False):
     return out
 
 
-def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True):
+def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted=True,
+                         noise="bernoulli"):
     """Return ``dropout(relu(x @ w + bias))``, a dense layer's forward, in one fused kernel.
 
     Each step is optional: ``bias`` None skips the addition, ``relu`` False the ReLU,
@@ -105,6 +106,14 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
     ``matmul``, ``+ bias``, :func:`relu_forward` and :func:`dropout_forward` in turn;
     no mask is returned, because :func:`fused_linear_backward` needs only the output.
 
+    ``noise="gaussian"`` (needs ``relu``) multiplies ``relu(x @ w + bias)`` by Gaussian
+    dropout's noise ``r`` instead, that of :func:`gaussian_dropout_forward` with the same
+    ``p`` (in [0, 1): ``sigma**2 = p/(1-p)``) and ``seed``, bit for bit, and returns
+    ``(y, slope)``: ``slope = dy/dz``, the noise ``r`` where the ReLU passed the unit and
+    NaN where it did not, for :func:`fused_linear_backward_noise`. (``y`` alone cannot
+    say where the ReLU passed: ``relu(z) * r`` is negative where ``r < 0`` and can
+    underflow to 0.) ``inverted`` does not apply: the noise has mean 1 already.
+
     Args:
         x: (m, k) float32/float64 array (a transposed view is not copied).
         w: (k, n) array of the same dtype (weights stored inputs x outputs).
@@ -114,6 +123,7 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
         seed: int in [0, 2**64), required when ``p > 0`` (draw it with
             ``minigrad.random.draw_seed``).
         inverted: scale kept units by ``1/(1-p)`` (True) or not at all (False).
+        noise: ``"bernoulli"`` (dropout) or ``"gaussian"`` (Gaussian dropout).
 
     Example::
 
@@ -121,6 +131,9 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
         >>> b = np.zeros(4, np.float32)
         >>> fused_linear_forward(x, w, bias=b, relu=True, p=0.5, seed=7).shape
         (2, 4)
+        >>> y, slope = fused_linear_forward(x, w, b, True, 0.5, 7, noise="gaussian")
+        >>> bool(np.all(y == 3 * slope))  # every unit passed the ReLU: y = 3 r
+        True
     """
     m, n = _product_shape("fused_linear_forward", ("x", x, False), ("w", w, False))
     if bias is not None:
@@ -132,17 +145,43 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
         bias = np.ascontiguousarray(bias)
     relu = check_bool("relu", relu)
     inverted = check_bool("inverted", inverted)
-    p = check_probability("dropout probability p", p)
+    gaussian = check_choice("fused_linear_forward: noise", noise,
+                            ("bernoulli", "gaussian")) == "gaussian"
+    if gaussian:
+        p = check_probability("gaussian dropout probability p", p, allow_one=False)
+        if not relu:
+            raise ValueError("fused_linear_forward: Gaussian noise is fused only after a ReLU")
+    else:
+        p = check_probability("dropout probability p", p)
     dropout = p > 0
     if dropout or seed is not None:
         seed = check_int("dropout seed", seed, minimum=0, maximum=2**64 - 1)
     x, flip_x = _as_c_matrix(x)
     w, flip_w = _as_c_matrix(w)
     out = np.empty((m, n), dtype=x.dtype)
+    slope = None
+    if gaussian:
+        slope = np.ones((m, n), dtype=x.dtype)  # r = 1 exactly when p = 0
+        if dropout:
+            backend.implementations["gaussian_dropout"].gaussian_noise(
+                slope.reshape(-1), seed, gaussian_dropout_inverse_sigma(p),
+                backend.get_num_threads())
+        dropout = False
     backend.implementations["matmul"].fused_linear_forward(
         x, w, out, flip_x, flip_w, bias, relu, dropout, seed if dropout else 0,
-        dropout_threshold(p), dropout_scale(p, x.dtype, inverted), backend.get_num_threads())
-    return out
+        dropout_threshold(p), dropout_scale(p, x.dtype, inverted), backend.get_num_threads(),
+        noise=slope)
+    return (out, slope) if gaussian else out
+
+
+def _check_backward_pair(op, grad_out, name, other):
+    """``grad_out`` and ``other`` (named ``name``): 2-D float arrays of one dtype and shape."""
+    check_float_array("grad_out", grad_out)
+    check_float_array(name, other)
+    check_same_dtype(op, **{"grad_out": grad_out, name: other})
+    if grad_out.ndim != 2 or grad_out.shape != other.shape:
+        raise ValueError(f"{op} needs 2-D grad_out and {name} of one shape, "
+                         f"got {grad_out.shape} and {other.shape}")
 
 
 def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
@@ -170,12 +209,7 @@ def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
         (array([[0., 2.],
                [2., 2.]]), array([2., 4.]))
     """
-    check_float_array("grad_out", grad_out)
-    check_float_array("y", y)
-    check_same_dtype("fused_linear_backward", grad_out=grad_out, y=y)
-    if grad_out.ndim != 2 or grad_out.shape != y.shape:
-        raise ValueError(f"fused_linear_backward needs 2-D grad_out and y of one shape, "
-                         f"got {grad_out.shape} and {y.shape}")
+    _check_backward_pair("fused_linear_backward", grad_out, "y", y)
     p = check_probability("dropout probability p", p)
     inverted = check_bool("inverted", inverted)
     bias_grad = check_bool("bias_grad", bias_grad)
@@ -186,6 +220,30 @@ def fused_linear_backward(grad_out, y, p, inverted=True, bias_grad=True):
     backend.implementations["fused_linear"].fused_linear_backward(
         g, yc, dropout_scale(p, g.dtype, inverted), grad_in, grad_bias,
         backend.get_num_threads())
+    return grad_in, grad_bias
+
+
+def fused_linear_backward_noise(grad_out, slope, bias_grad=True):
+    """Return ``(grad_in, grad_bias)`` for the Gaussian :func:`fused_linear_forward`.
+
+    ``grad_in = grad_out * slope`` where ``slope`` (the forward's second result: the
+    noise ``r`` where the ReLU passed the unit, NaN elsewhere) is not NaN, else 0: bit for
+    bit :func:`gaussian_dropout_backward` followed by :func:`relu_backward`.
+    ``grad_bias = grad_in.sum(axis=0)`` (in row order; None unless ``bias_grad``).
+
+    Example::
+
+        >>> g = np.ones((1, 3)); slope = np.array([[np.nan, 0.5, -2.0]])
+        >>> fused_linear_backward_noise(g, slope)
+        (array([[ 0. ,  0.5, -2. ]]), array([ 0. ,  0.5, -2. ]))
+    """
+    _check_backward_pair("fused_linear_backward_noise", grad_out, "slope", slope)
+    bias_grad = check_bool("bias_grad", bias_grad)
+    g = np.ascontiguousarray(grad_out)
+    grad_in = np.empty_like(g)
+    grad_bias = np.empty(g.shape[1], dtype=g.dtype) if bias_grad else None
+    backend.implementations["fused_linear"].fused_linear_backward_noise(
+        g, np.ascontiguousarray(slope), grad_in, grad_bias, backend.get_num_threads())
     return grad_in, grad_bias
 
 

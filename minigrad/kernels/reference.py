@@ -3,9 +3,8 @@
 Each function here has exactly the signature of its Cython counterpart in ``_ext/``:
 inputs are validated, C-contiguous numpy arrays; outputs are allocated by the caller
 and written in place; ``n_threads`` is accepted and ignored (numpy decides for itself).
-The compiled kernels must agree with these functions (bit for bit for relu and
-dropout, and for Gaussian dropout where numpy's float64 log and cos are the C
-library's; to rounding for matmul and max-norm); ``tests/kernels/`` checks it.
+The compiled kernels must agree with these functions (bit for bit for relu, dropout
+and Gaussian dropout; to rounding for matmul and max-norm); ``tests/kernels/`` checks it.
 
 Dropout randomness is counter-based. One 64-bit ``seed`` is drawn per call; element
 ``i`` (in C order) is kept when ``splitmix64(seed, i) >> 11``, a uniform 53-bit
@@ -40,6 +39,75 @@ def keep_mask(n, seed, threshold):
     return (splitmix64(seed, index) >> np.uint64(11)) >= np.uint64(threshold)
 
 
+# fdlibm's log (e_log.c): ln2 in two parts (e * LN2_HI is exact for |e| < 2**11) and the
+# minimax coefficients Lg1..Lg7 of (log(1 + f) - 2s) / s in powers of s**2.
+SQRT2 = 1.4142135623730951  # sqrt(2) rounded to double
+LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+LOG_COEFFICIENTS = (6.666666666666735130e-01, 3.999999999940941908e-01,
+                    2.857142874366239149e-01, 2.222219843214978396e-01,
+                    1.818357216161805012e-01, 1.531383769920937332e-01,
+                    1.479819860511658591e-01)
+# Taylor coefficients of cos(pi y / 2) and sin(pi y / 2) in powers of y:
+# COS_QUARTER[k - 1] = (-1)**k (pi/2)**2k / (2k)!, k = 1..8, and
+# SIN_QUARTER[k] = (-1)**k (pi/2)**(2k+1) / (2k+1)!, k = 0..8, rounded to double. For
+# |y| <= 1/2 the first omitted terms are below 3e-18 and 7e-17 (half an ulp).
+COS_QUARTER = (-1.2337005501361697, 0.25366950790104803, -0.02086348076335296,
+               0.0009192602748394266, -2.5202042373060607e-05, 4.710874778818172e-07,
+               -6.386603083791852e-09, 6.565963114979473e-11)
+SIN_QUARTER = (1.5707963267948966, -0.6459640975062463, 0.07969262624616705,
+               -0.004681754135318688, 0.00016044118478735983, -3.598843235212085e-06,
+               5.692172921967927e-08, -6.688035109811468e-10, 6.0669357311061955e-12)
+
+
+def _horner(x, coefficients):
+    """``c0 + x * (c1 + x * (c2 + ...))``, innermost first: the kernel's order of operations."""
+    acc = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        acc = c + x * acc
+    return acc
+
+
+def log_unit(u):
+    """``log(u)`` for float64 ``u`` in ``(0, 1]`` (no subnormals), fdlibm's way, to < 1 ulp.
+
+    ``u = m 2**e`` with ``m`` in ``[sqrt(2)/2, sqrt(2))`` (exact), then
+    ``log u = e ln2 + log m`` and ``log m = 2 atanh(s) = 2s + s * R(s**2)``,
+    ``s = (m - 1)/(m + 1)``, written as fdlibm evaluates it to keep the rounding small.
+    Only ``+ - * /`` (each correctly rounded) on doubles: the compiled kernel performs
+    the same operations in the same order and gets the same bits on every CPU.
+    """
+    m, e = np.frexp(u)                          # u = m 2**e, m in [1/2, 1): exact
+    low = m < 0.5 * SQRT2                       # as the kernel's 2m < sqrt(2)
+    m = np.where(low, m * 2.0, m)               # m in [sqrt(2)/2, sqrt(2))
+    e = np.where(low, e - 1, e).astype(np.float64)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    lg1, lg2, lg3, lg4, lg5, lg6, lg7 = LOG_COEFFICIENTS
+    t1 = w * (lg2 + w * (lg4 + w * lg6))
+    t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)))
+    hfsq = 0.5 * f * f
+    return e * LN2_HI - ((hfsq - (s * (hfsq + (t2 + t1)) + e * LN2_LO)) - f)
+
+
+def cos_quarter_turns(t):
+    """``cos(pi t / 2)`` for float64 ``t`` in ``[0, 4)`` (multiples of 2**-51), to < 1 ulp.
+
+    ``q = floor(t + 1/2)`` and ``y = t - q`` in ``[-1/2, 1/2]`` are exact, and
+    ``cos(q pi/2 + pi y/2)`` is ``cos``, ``-sin``, ``-cos``, ``sin`` of ``pi y / 2`` for
+    ``q = 0, 1, 2, 3`` (4 is 0 again): Taylor polynomials in ``y`` (``COS_QUARTER``,
+    ``SIN_QUARTER``), so no rounded multiple of pi is ever subtracted.
+    """
+    q = np.floor(t + 0.5)
+    y = t - q
+    w = y * y
+    c = 1.0 + w * _horner(w, COS_QUARTER)
+    s = y * _horner(w, SIN_QUARTER)
+    v = np.where((q == 1.0) | (q == 3.0), s, c)
+    return np.where((q == 1.0) | (q == 2.0), -v, v)
+
+
 def standard_normal(n, seed):
     """``n`` standard normal draws (float64) of stream ``seed``, by Box-Muller on hashed uniforms.
 
@@ -53,31 +121,45 @@ def standard_normal(n, seed):
     used: each element owns its two counters, so its draw depends on (seed, i) alone.)
     ``|z|`` is at most ``sqrt(106 log 2) = 8.57``.
 
-    The compiled kernel calls the C library's ``log`` and ``cos``; numpy's float64
-    ``np.log`` and ``np.cos`` are those same functions on CPUs without AVX-512 (numpy
-    dispatches there to the C library), where the two agree bit for bit. With AVX-512
-    numpy may use its own vectorised log and cos, which can differ from the C library's
-    by an ulp on a few elements. ``sqrt`` and the multiplications are correctly rounded
-    everywhere, and multiplying by 2**-53 and by -2 is exact.
+    ``log`` and ``cos`` are :func:`log_unit` and :func:`cos_quarter_turns` (of
+    ``4 u2``, in quarter turns), not numpy's or the C library's, whose last bits vary
+    between CPUs and libraries: built from correctly rounded operations only, they
+    give the compiled kernel's bits everywhere. Each is within an ulp of the exact
+    function, so ``z`` is within a few ulps of ``np.sqrt(-2 np.log(u1)) np.cos(2 np.pi u2)``.
+
+    Example::
+
+        >>> z = standard_normal(100_000, seed=1)
+        >>> bool(abs(z.mean()) < 0.02 and abs(z.var() - 1) < 0.03)  # 5 standard errors
+        True
     """
     index = np.arange(n, dtype=np.uint64) * np.uint64(2)
     u1 = ((splitmix64(seed, index) >> np.uint64(11)) + np.uint64(1)) * 2.0**-53
-    u2 = (splitmix64(seed, index + np.uint64(1)) >> np.uint64(11)) * 2.0**-53
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    t = (splitmix64(seed, index + np.uint64(1)) >> np.uint64(11)) * 2.0**-51   # 4 u2
+    return np.sqrt(-2.0 * log_unit(u1)) * cos_quarter_turns(t)
+
+
+def gaussian_noise(out, seed, inv_sigma, n_threads):
+    """``out = r``, the noise ``r = 1 + z / inv_sigma``, ``z = standard_normal(n, seed)``.
+
+    ``r`` is computed in float64 and rounded once to the dtype of ``out``.
+    ``inv_sigma = 1/sigma`` (``inf`` gives r = 1 exactly). The noise is divided by
+    ``1/sigma`` rather than multiplied by ``sigma`` because a C compiler may fuse
+    ``1 + sigma * z`` into one fused multiply-add (GCC does by default on FMA hardware),
+    rounding once where numpy rounds twice; no instruction fuses a division and an
+    addition. (The compiled kernel is also built without contraction: see setup.py.)
+    """
+    out[...] = 1.0 + standard_normal(out.size, seed) / inv_sigma
 
 
 def gaussian_dropout(x, out, seed, inv_sigma, n_threads):
-    """``out = x * r`` with the noise ``r = 1 + z / inv_sigma``, ``z = standard_normal(n, seed)``.
+    """``out = x * r`` with the noise ``r`` of :func:`gaussian_noise`, multiplied in x's dtype.
 
-    ``r`` is computed in float64 and rounded once to the dtype of ``x``, then multiplied
-    in that dtype. ``inv_sigma = 1/sigma`` (``inf`` gives r = 1 exactly). The noise is
-    divided by ``1/sigma`` rather than multiplied by ``sigma`` because a C compiler may fuse
-    ``1 + sigma * z`` into one fused multiply-add (GCC does by default on FMA hardware),
-    rounding once where numpy rounds twice; no instruction fuses a division and an addition.
     Forward and backward are this one product: ``d out / d x = r``.
     """
-    r = 1.0 + standard_normal(x.size, seed) / inv_sigma
-    np.multiply(x, r.astype(x.dtype), out=out)
+    r = np.empty_like(x)
+    gaussian_noise(r, seed, inv_sigma, n_threads)
+    np.multiply(x, r, out=out)
 
 
 def gemm(a, b, out, trans_a, trans_b, n_threads):
@@ -86,12 +168,15 @@ def gemm(a, b, out, trans_a, trans_b, n_threads):
 
 
 def fused_linear_forward(a, b, out, trans_a, trans_b, bias, relu, dropout, seed, threshold,
-                         scale, n_threads):
+                         scale, n_threads, noise=None):
     """``out = dropout(relu(op(a) @ op(b) + bias))``; each step only when asked for.
 
     ``bias`` is None or an (n,) array; ``relu`` and ``dropout`` are flags; ``seed``,
     ``threshold`` and ``scale`` are dropout's, as for :func:`dropout_forward` (element
     ``(i, j)`` of the (m, n) output has counter ``i*n + j``). No mask is returned.
+    ``noise``: None, or Gaussian noise ``r`` (m, n) (with ``relu``, without ``dropout``):
+    ``out = relu(...) * r``, and ``noise`` becomes the slope, ``r`` where the ReLU's
+    output is > 0 and NaN elsewhere (``r`` is never NaN).
     """
     gemm(a, b, out, trans_a, trans_b, n_threads)
     flat = out.reshape(-1)  # a view: out is C-contiguous
@@ -102,6 +187,10 @@ def fused_linear_forward(a, b, out, trans_a, trans_b, bias, relu, dropout, seed,
     if dropout:
         dropout_forward(flat.copy(), flat, np.empty(flat.size, np.uint8), seed, threshold,
                         scale, n_threads)
+    if noise is not None:
+        passed = out > 0
+        out *= noise
+        noise[~passed] = np.nan
 
 
 def relu_forward(x, out, n_threads):
@@ -137,6 +226,21 @@ def fused_linear_backward(grad_out, y, scale, grad_in, grad_bias, n_threads):
     """
     grad_in[...] = 0
     np.multiply(grad_out, scale, out=grad_in, where=y > 0)
+    _column_sums(grad_in, grad_bias)
+
+
+def fused_linear_backward_noise(grad_out, slope, grad_in, grad_bias, n_threads):
+    """``grad_in = grad_out * slope`` where ``slope`` is not NaN, else 0; ``grad_bias`` its sums.
+
+    ``slope`` is what the Gaussian :func:`fused_linear_forward` left in ``noise``.
+    """
+    grad_in[...] = 0
+    np.multiply(grad_out, slope, out=grad_in, where=slope == slope)
+    _column_sums(grad_in, grad_bias)
+
+
+def _column_sums(grad_in, grad_bias):
+    """``grad_bias[j] = 0 + grad_in[0, j] + ... + grad_in[m-1, j]`` in row order (None: skip)."""
     if grad_bias is not None:
         m, n = grad_in.shape
         if n == 1 and m > 0:

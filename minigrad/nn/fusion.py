@@ -1,5 +1,7 @@
 """``fuse``: the explicit step that turns Linear -> ReLU [-> Dropout] runs into FusedLinear.
 
+(The Dropout may also be a ``GaussianDropout``: its noise is fused the same way.)
+
 Fusion is an optimisation you ask for, and can see: ``fuse(model)`` returns a model in
 which each run of an exact ``Linear``, ``ReLU`` and optional ``Dropout`` inside a
 ``Sequential`` is one ``nn.FusedLinear`` (``repr`` shows it), computed by one kernel
@@ -18,6 +20,7 @@ from .activation import ReLU
 from .container import Sequential
 from .dropout import Dropout
 from .fused_linear import FusedLinear
+from .gaussian_dropout import GaussianDropout
 from .linear import Linear
 from .module import Module
 
@@ -68,7 +71,8 @@ def _fuse_runs(children):
         name, layer = children[i]
         following = [child for _, child in children[i + 1:i + 3]]
         if type(layer) is Linear and following and type(following[0]) is ReLU:
-            dropout = following[1] if len(following) > 1 and type(following[1]) is Dropout else None
+            dropout = following[1] if len(following) > 1 and type(following[1]) in (
+                Dropout, GaussianDropout) else None
             if dropout is not None and dropout.shared_axes:  # the kernel draws per element
                 dropout = None
             fused.append((name, FusedLinear(layer, dropout)))

@@ -27,7 +27,9 @@ def forward_with_masks(model, x, masks=None):
         The output and the list of keep-masks the Dropout layers used (None for a layer
         that was inactive).
     """
-    fused = [name for name, m in model.named_modules() if isinstance(m, FusedLinear) and m.p > 0]
+    # (a fused GaussianDropout has no mask, and is run as the unfused one would be)
+    fused = [name for name, m in model.named_modules()
+             if isinstance(m, FusedLinear) and m.p > 0 and m.noise == "bernoulli"]
     if fused:
         raise ValueError(
             f"forward_with_masks: layers {fused} are FusedLinear with dropout, whose kernel "

@@ -68,9 +68,8 @@ def gaussian_dropout(x, p, training, rng=None, *, shared_axes=()):
             seed, or a ``numpy.random.Generator``. One 64-bit seed is drawn from it per
             call; the noise is a hash of that seed and each element's index, so it is
             the same for any thread count. The compiled and numpy kernels agree bit for
-            bit where numpy's ``log`` and ``cos`` are the C library's (CPUs without
-            AVX-512), and to an ulp on a few elements elsewhere
-            (``minigrad.kernels.reference.standard_normal``).
+            bit on every CPU (both use the library's own log and cosine:
+            ``minigrad.kernels.reference.standard_normal``).
         shared_axes: the axes along which one noise value is shared (an int or a tuple
             of ints; default ``()``): ``r`` is drawn at ``x``'s shape with these axes
             reduced to 1 and broadcast, as :func:`minigrad.dropout` shares its mask

@@ -239,3 +239,118 @@ def test_linear_is_matmul_plus_bias_bit_for_bit(seed, m, k, n, bias, dtype, thre
                            + [p.grad.copy() for p in layer.parameters()])
     for a, b in zip(*results, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- Gaussian noise: Linear -> ReLU -> GaussianDropout fused ---------------------------
+def build_gaussian(seed, sizes, p, dtype):
+    layers = [nn.Dropout(0.2, rng=seed + 1)]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out, rng=seed + 10 + i, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers += [nn.ReLU(), nn.GaussianDropout(p, rng=seed + 100 + i)]
+    return nn.Sequential(*layers)
+
+
+def gaussian_steps(fused, seed, sizes, p, dtype, training=True, steps=3):
+    model = build_gaussian(seed, sizes, p, dtype)
+    if fused:
+        model = nn.fuse(model)
+        assert sum(isinstance(m, nn.FusedLinear) for m in model) == len(sizes) - 2
+    model.train(training)
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal((9, sizes[0])).astype(dtype), requires_grad=True)
+    labels = rng.integers(0, sizes[-1], size=9)
+    results = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        x.grad = None
+        out = model(x)
+        mg.cross_entropy(out, labels).backward()
+        results += [out.data.copy(), x.grad.copy()] + [q.grad.copy() for q in model.parameters()]
+        optimizer.step()
+    return results + [q.data.copy() for q in model.parameters()]
+
+
+@given(seed=st.integers(0, 2**16), hidden=st.lists(st.integers(1, 40), min_size=1, max_size=3),
+       p=st.sampled_from([0.0, 0.3, 0.5, 0.9]), dtype=st.sampled_from([np.float32, np.float64]),
+       training=st.booleans(), threads=st.sampled_from([1, 2]))
+def test_gaussian_fused_equals_unfused_bit_for_bit(seed, hidden, p, dtype, training, threads):
+    """Outputs, input and parameter gradients, and the parameters after SGD steps."""
+    sizes = [13] + hidden + [4]
+    with mg.using_backend(threads=threads):
+        fused = gaussian_steps(True, seed, sizes, p, dtype, training)
+        unfused = gaussian_steps(False, seed, sizes, p, dtype, training)
+    assert_identical(fused, unfused)
+
+
+def test_gaussian_fused_equals_unfused_on_each_backend(each_backend):
+    sizes = [30, 300, 200, 10]  # past the kernels' threading thresholds
+    assert_identical(gaussian_steps(True, 5, sizes, 0.5, np.float32),
+                     gaussian_steps(False, 5, sizes, 0.5, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gaussian_backward_knows_where_relu_passed_even_where_y_is_zero_or_negative(dtype):
+    """z = the smallest subnormal > 0: y = z * r underflows to 0 where |r| < 1/2 (and is
+    negative where r < 0), yet dy/dz = r there. The unfused ops are the oracle."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    n = 400
+    grads = []
+    for fused in (True, False):
+        x = mg.tensor(np.ones((1, 1), dtype), requires_grad=True)
+        linear = nn.Linear(1, n, rng=0, dtype=dtype)
+        linear.weight.data[...] = tiny
+        linear.bias.data[...] = 0
+        layers = [linear, nn.ReLU(), nn.GaussianDropout(0.9, rng=4)]
+        model = nn.fuse(nn.Sequential(*layers)) if fused else nn.Sequential(*layers)
+        y = model(x)
+        (y * mg.tensor(np.arange(1, n + 1, dtype=dtype))).sum().backward()
+        grads.append((y.data.copy(), x.grad.copy(), linear.weight.grad.copy()))
+    assert_identical(grads[0], grads[1])
+    y, _, dw = grads[0]
+    assert ((y == 0) & (dw != 0)).any() and (y < 0).any()
+
+
+def test_gaussian_fused_layer_gradients_match_finite_differences():
+    from minigrad.ops.fused_linear import fused_linear
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((5, 6)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(6), requires_grad=True)
+    assert mg.gradcheck(lambda x, w, b: fused_linear(x, w, b, relu=True, p=0.5, seed=7,
+                                                     noise="gaussian"), x, w, b)
+
+
+def test_fuse_folds_gaussian_dropout_keeps_keys_and_evaluates_to_the_identity():
+    model = build_gaussian(2, [6, 8, 3], 0.5, np.float32)
+    fused = nn.fuse(model)
+    assert "noise='gaussian'" in repr(fused) and "GaussianDropout" not in repr(fused)
+    assert sorted(fused.state_dict()) == sorted(model.state_dict())
+    x = mg.tensor(np.random.default_rng(0).standard_normal((5, 6)).astype(np.float32))
+    model.eval(), fused.eval()
+    np.testing.assert_array_equal(fused(x).data, model(x).data)
+    linear = model[1]
+    np.testing.assert_array_equal(fused[1](x).data,  # evaluation: relu(x W + b), no noise
+                                  (x @ linear.weight + linear.bias).relu().data)
+    sub = type("MyGaussian", (nn.GaussianDropout,), {})(0.5)
+    assert not any(isinstance(m, nn.FusedLinear) and m.p > 0 for m in
+                   nn.fuse(nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), sub)).modules())
+
+
+def test_masks_and_mc_dropout_with_a_fused_gaussian_layer():
+    """forward_with_masks runs it as the unfused model (a GaussianDropout has no mask);
+    MC dropout samples its noise, exactly as it samples the unfused layer's."""
+    x = mg.tensor(np.random.default_rng(1).standard_normal((5, 6)).astype(np.float32))
+    results = []
+    for fuse in (False, True):
+        model = build_gaussian(3, [6, 8, 8, 3], 0.5, np.float32)
+        model = nn.fuse(model) if fuse else model
+        out, masks = nn.forward_with_masks(model, x)
+        model.eval()
+        mean, std = nn.mc_dropout_predict(model, x, samples=4)
+        assert not any(m.training for m in model.modules())
+        results.append((out.data, mean, std, model(x).data, len(masks)))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert results[0][2].max() > 0  # the passes did add noise

@@ -152,6 +152,16 @@ def test_fuse_leaves_a_dropout_with_shared_axes_unfused():
     assert fused[0].p == 0.0 and fused[1] is model[2] and fused[2].p == 0.5
 
 
+@pytest.mark.parametrize("layer", [nn.Dropout, nn.GaussianDropout])
+def test_fuse_and_fused_linear_keep_shared_noise_out_of_the_kernel(layer):
+    """The fused kernel draws per element: a shared mask (or noise) would be lost."""
+    shared = layer(0.5, shared_axes=(0,))
+    model = nn.Sequential(nn.Linear(4, 5, rng=0), nn.ReLU(), shared)
+    assert [type(m) for m in nn.fuse(model)] == [nn.FusedLinear, layer]
+    with pytest.raises(ValueError, match=r"shares it along axes \(0,\)"):
+        nn.FusedLinear(nn.Linear(4, 5, rng=0), shared)
+
+
 # ---- validation ------------------------------------------------------------------------
 
 AXIS = r"\[0\] \(an axis of an input with 2 axes\)"
