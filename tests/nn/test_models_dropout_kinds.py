@@ -8,7 +8,8 @@ import pytest
 
 import minigrad
 from minigrad.models import DROPOUT_KINDS, dropout_mlp
-from minigrad.nn import SELU, AlphaDropout, Dropout, GaussianDropout, Linear, ReLU, Sequential
+from minigrad.nn import (SELU, AlphaDropout, Dropout, FusedLinear, GaussianDropout, Linear, ReLU,
+                         Sequential)
 from minigrad.training import TrainConfig, build_model, make_generators
 
 
@@ -16,9 +17,11 @@ from minigrad.training import TrainConfig, build_model, make_generators
 def test_gaussian_kind_puts_gaussian_dropout_where_bernoulli_dropout_was(fused):
     model = dropout_mlp(6, (5, 4), 3, p_input=0.2, p_hidden=0.5, kind="gaussian", fused=fused,
                         rng=0, dropout_rng=1)
-    gaussian = [m for m in model if isinstance(m, GaussianDropout)]
-    assert [m.p for m in gaussian] == [0.2, 0.5, 0.5]
+    noises = [("gaussian", m.p) for m in model if isinstance(m, GaussianDropout)]
+    noises += [(m.noise, m.p) for m in model if isinstance(m, FusedLinear)]
+    assert sorted(noises) == [("gaussian", 0.2), ("gaussian", 0.5), ("gaussian", 0.5)]
     assert not any(isinstance(m, Dropout) for m in model)
+    assert any(isinstance(m, FusedLinear) for m in model) == fused
 
 
 def test_alpha_kind_builds_a_self_normalising_network():
@@ -66,5 +69,5 @@ def test_train_config_builds_the_kind_it_names():
     config = TrainConfig(hidden=(5,), dropout_kind="gaussian")
     init_rng, dropout_rng, _ = make_generators(0)
     model = build_model(config, 6, 3, init_rng, dropout_rng)
-    assert [type(m) for m in model if isinstance(m, (Dropout, GaussianDropout))] == \
-        [GaussianDropout, GaussianDropout]
+    assert [type(m) for m in model] == [GaussianDropout, FusedLinear, Linear]
+    assert model[1].noise == "gaussian"
