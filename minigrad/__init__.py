@@ -17,6 +17,7 @@ from .gradcheck import gradcheck
 from .ops import (add, astype, cross_entropy, div, dropout, exp, gaussian_dropout, log,
                   log_softmax, matmul, mean, mse_loss, mul, neg, pow, relu, reshape, sigmoid,
                   softmax, sub, sum, tanh, transpose)
+from .ops import dropconnect_linear
 from .random import manual_seed
 from .tensor import Tensor, tensor
 

@@ -1,11 +1,12 @@
 """Layers and models: Module, Parameter, Linear, ReLU, Dropout, GaussianDropout, Sequential,
-MaxNorm.
+MaxNorm, DropConnectLinear.
 
 ``fuse`` turns Linear -> ReLU [-> Dropout] runs into one ``FusedLinear`` (one kernel).
 """
 from .activation import ReLU
 from .constraints import MaxNorm
 from .container import Sequential
+from .dropconnect import DropConnectLinear
 from .dropout import Dropout
 from .fused_linear import FusedLinear
 from .fusion import fuse

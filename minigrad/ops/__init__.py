@@ -2,6 +2,7 @@
 side) and the functions users call, which validate arguments and apply them."""
 from .activations import exp, log, relu, sigmoid, tanh
 from .arithmetic import add, div, mul, neg, pow, sub
+from .dropconnect import dropconnect_linear
 from .dropout import dropout
 from .gaussian_dropout import gaussian_dropout
 from .losses import cross_entropy, mse_loss
