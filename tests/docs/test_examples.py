@@ -118,3 +118,27 @@ def test_mc_uncertainty_bald_is_high_only_where_the_networks_disagree():
     assert expected[inside] > 0.9 * entropy[inside]  # label noise, not disagreement
     assert bald[far] > 3 * max(bald[centres].max(), bald[inside])
     assert not model.training
+
+
+# ---- dropconnect ----------------------------------------------------------------------
+import dropconnect  # noqa: E402
+
+
+def test_dropconnect_masks_by_hand():
+    """Each example's own mask, and its output recomputed from it in plain Python (exact:
+    every weight is a multiple of 1/4 and 1/keep = 2)."""
+    masks, out, hand = dropconnect.masks_by_hand()
+    w, b, x = dropconnect.WEIGHTS, dropconnect.BIAS, dropconnect.X[0]
+    assert all(bit in (0, 1) for m in masks for row in m for bit in row)
+    expected = [[sum(x[k] * m[k][n] * w[k][n] * 2 for k in range(3)) + b[n] for n in range(2)]
+                for m in masks]
+    assert out == hand == expected
+    assert masks[0] != masks[1] and out[0] != out[1]  # one input, two thinned layers
+
+
+def test_dropconnect_sampling_inference_beats_the_mean_network():
+    """The truth is E[relu(u)] over 20000 masks; moment matching tracks it (to the Gaussian
+    approximation and Monte Carlo error), the mean network misses where ReLU bends."""
+    truth, sampling, mean = dropconnect.mean_vs_sampling(examples=20000, samples=1000)
+    assert np.abs(sampling - truth).max() < 0.25 * np.abs(mean - truth).max()
+    assert (mean <= truth + 0.05).all()  # Jensen: relu(E u) <= E relu(u), up to MC noise
