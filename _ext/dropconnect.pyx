@@ -81,9 +81,13 @@ cdef inline uint32_t lowbias32(uint32_t x) noexcept nogil:
     return x ^ (x >> 16)
 
 
-cdef inline bint kept(uint32_t lo, uint32_t hi, Py_ssize_t n, uint32_t threshold) noexcept nogil:
-    """Mask bit ``n`` of the weight row whose key is ``hi:lo`` (see the notes above)."""
-    return (lowbias32(lo + <uint32_t>n * GOLDEN32) ^ hi) >= threshold
+cdef inline bint kept(uint32_t weyl, uint32_t hi, uint32_t threshold) noexcept nogil:
+    """A mask bit from its Weyl value ``lo + n * GOLDEN32`` and its row key's ``hi`` half.
+
+    Callers walk ``weyl`` along a row by adding GOLDEN32 (an induction variable the
+    compiler vectorises; about a fifth faster than multiplying n, roughly measured).
+    """
+    return (lowbias32(weyl) ^ hi) >= threshold
 
 
 cdef inline void row_key(uint64_t seed, uint64_t row, uint32_t* lo, uint32_t* hi) noexcept nogil:
@@ -111,11 +115,13 @@ cdef void _finish(floating* row, const floating* bias, floating scale,
 cdef void _mask_rows(uint8_t* out, uint64_t seed, uint32_t threshold, Py_ssize_t r0,
                      Py_ssize_t r1, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t r, j
-    cdef uint32_t lo, hi
+    cdef uint32_t lo, hi, weyl
     for r in range(r0, r1):
         row_key(seed, <uint64_t>r, &lo, &hi)
+        weyl = lo
         for j in range(n):
-            out[r * n + j] = kept(lo, hi, j, threshold)
+            out[r * n + j] = kept(weyl, hi, threshold)
+            weyl = weyl + GOLDEN32
 
 
 cdef void _forward(const floating* x, const floating* w, const floating* bias,
@@ -123,7 +129,7 @@ cdef void _forward(const floating* x, const floating* w, const floating* bias,
                    Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t K, Py_ssize_t N) noexcept nogil:
     """Rows b0 .. b1-1 of ``out = scale * (x @ (W * M_b)) + bias``."""
     cdef Py_ssize_t blk, b, k, j, stop
-    cdef uint32_t lo, hi
+    cdef uint32_t lo, hi, weyl
     cdef floating xk
     cdef floating* acc
     cdef const floating* wrow
@@ -137,8 +143,10 @@ cdef void _forward(const floating* x, const floating* w, const floating* bias,
                 row_key(seed, <uint64_t>(b * K + k), &lo, &hi)
                 xk = x[b * K + k]
                 acc = &out[b * N]
+                weyl = lo
                 for j in range(N):
-                    acc[j] += xk * (wrow[j] if kept(lo, hi, j, threshold) else 0)
+                    acc[j] += xk * (wrow[j] if kept(weyl, hi, threshold) else 0)
+                    weyl = weyl + GOLDEN32
         for b in range(blk, stop):
             _finish(&out[b * N], bias, scale, N)
         blk = stop
@@ -150,6 +158,7 @@ cdef void _backward_input(const floating* grad_out, const floating* wt, floating
                           Py_ssize_t N) noexcept nogil:
     """Rows b0 .. b1-1 of ``dx = scale * (dz @ (W * M_b).T)``; ``wt`` is W.T, (N, K)."""
     cdef Py_ssize_t b, k, j
+    cdef uint32_t step
     cdef floating g
     cdef floating* acc
     cdef const floating* wcol
@@ -161,8 +170,9 @@ cdef void _backward_input(const floating* grad_out, const floating* wt, floating
         for j in range(N):
             g = grad_out[b * N + j]
             wcol = &wt[j * K]
+            step = <uint32_t>j * GOLDEN32  # bit j of every row
             for k in range(K):
-                acc[k] += g * (wcol[k] if kept(los[k], his[k], j, threshold) else 0)
+                acc[k] += g * (wcol[k] if kept(los[k] + step, his[k], threshold) else 0)
         _finish(acc, <const floating*>NULL, scale, K)
 
 
@@ -172,7 +182,7 @@ cdef void _backward_weight(const floating* x, const floating* grad_out, floating
                            Py_ssize_t N) noexcept nogil:
     """Rows k0 .. k1-1 of ``dW = scale * sum_b x[b].T (dz[b] * M_b)``."""
     cdef Py_ssize_t blk, b, k, j, stop
-    cdef uint32_t lo, hi
+    cdef uint32_t lo, hi, weyl
     cdef floating xk
     cdef floating* acc
     cdef const floating* grow
@@ -186,8 +196,10 @@ cdef void _backward_weight(const floating* x, const floating* grad_out, floating
                 row_key(seed, <uint64_t>(b * K + k), &lo, &hi)
                 xk = x[b * K + k]
                 acc = &grad_w[k * N]
+                weyl = lo
                 for j in range(N):
-                    acc[j] += xk * (grow[j] if kept(lo, hi, j, threshold) else 0)
+                    acc[j] += xk * (grow[j] if kept(weyl, hi, threshold) else 0)
+                    weyl = weyl + GOLDEN32
         for k in range(blk, stop):
             _finish(&grad_w[k * N], <const floating*>NULL, scale, N)
         blk = stop
