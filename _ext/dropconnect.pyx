@@ -124,29 +124,31 @@ cdef void _mask_rows(uint8_t* out, uint64_t seed, uint32_t threshold, Py_ssize_t
             weyl = weyl + GOLDEN32
 
 
+cdef inline void _masked_axpy(floating* acc, floating a, const floating* v, uint64_t seed,
+                              uint64_t row, uint32_t threshold, Py_ssize_t n) noexcept nogil:
+    """``acc += a * (v * mask row)``: the step of the forward and of dW, one weight row's bits."""
+    cdef Py_ssize_t j
+    cdef uint32_t lo, hi, weyl
+    row_key(seed, row, &lo, &hi)
+    weyl = lo
+    for j in range(n):
+        acc[j] += a * (v[j] if kept(weyl, hi, threshold) else 0)
+        weyl = weyl + GOLDEN32
+
+
 cdef void _forward(const floating* x, const floating* w, const floating* bias,
                    floating scale, floating* out, uint64_t seed, uint32_t threshold,
                    Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t K, Py_ssize_t N) noexcept nogil:
     """Rows b0 .. b1-1 of ``out = scale * (x @ (W * M_b)) + bias``."""
-    cdef Py_ssize_t blk, b, k, j, stop
-    cdef uint32_t lo, hi, weyl
-    cdef floating xk
-    cdef floating* acc
-    cdef const floating* wrow
+    cdef Py_ssize_t blk, b, k, stop
     blk = b0
     while blk < b1:
         stop = min(blk + EXAMPLE_BLOCK, b1)
         memset(&out[blk * N], 0, (stop - blk) * N * sizeof(floating))
-        for k in range(K):
-            wrow = &w[k * N]
+        for k in range(K):  # weight row k, from L1, for every example of the block
             for b in range(blk, stop):
-                row_key(seed, <uint64_t>(b * K + k), &lo, &hi)
-                xk = x[b * K + k]
-                acc = &out[b * N]
-                weyl = lo
-                for j in range(N):
-                    acc[j] += xk * (wrow[j] if kept(weyl, hi, threshold) else 0)
-                    weyl = weyl + GOLDEN32
+                _masked_axpy(&out[b * N], x[b * K + k], &w[k * N], seed, <uint64_t>(b * K + k),
+                             threshold, N)
         for b in range(blk, stop):
             _finish(&out[b * N], bias, scale, N)
         blk = stop
@@ -180,26 +182,16 @@ cdef void _backward_weight(const floating* x, const floating* grad_out, floating
                            floating* grad_w, uint64_t seed, uint32_t threshold,
                            Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t B, Py_ssize_t K,
                            Py_ssize_t N) noexcept nogil:
-    """Rows k0 .. k1-1 of ``dW = scale * sum_b x[b].T (dz[b] * M_b)``."""
-    cdef Py_ssize_t blk, b, k, j, stop
-    cdef uint32_t lo, hi, weyl
-    cdef floating xk
-    cdef floating* acc
-    cdef const floating* grow
+    """Rows k0 .. k1-1 of ``dW = scale * sum_b x[b].T (dz[b] * M_b)``, examples in order."""
+    cdef Py_ssize_t blk, b, k, stop
     blk = k0
     while blk < k1:
         stop = min(blk + ROW_BLOCK, k1)
         memset(&grad_w[blk * N], 0, (stop - blk) * N * sizeof(floating))
-        for b in range(B):
-            grow = &grad_out[b * N]
+        for b in range(B):  # gradient row b, from L1, for every row of the block
             for k in range(blk, stop):
-                row_key(seed, <uint64_t>(b * K + k), &lo, &hi)
-                xk = x[b * K + k]
-                acc = &grad_w[k * N]
-                weyl = lo
-                for j in range(N):
-                    acc[j] += xk * (grow[j] if kept(weyl, hi, threshold) else 0)
-                    weyl = weyl + GOLDEN32
+                _masked_axpy(&grad_w[k * N], x[b * K + k], &grad_out[b * N], seed,
+                             <uint64_t>(b * K + k), threshold, N)
         for k in range(blk, stop):
             _finish(&grad_w[k * N], <const floating*>NULL, scale, N)
         blk = stop
