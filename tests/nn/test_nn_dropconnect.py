@@ -100,3 +100,10 @@ def test_repr_names_every_setting():
 def test_bad_settings_are_refused_at_construction(argument, value, error):
     with pytest.raises(error, match=argument if argument != "rng" else "rng"):
         DropConnectLinear(3, 2, **{argument: value})
+
+
+def test_fuse_leaves_a_dropconnect_layer_alone():
+    """nn.fuse folds exact Linear -> ReLU runs; a DropConnectLinear is not a plain Linear."""
+    model = Sequential(DropConnectLinear(4, 3, p=0.5, rng=0), nn.ReLU())
+    fused = nn.fuse(model)
+    assert type(fused[0]) is DropConnectLinear and type(fused[1]) is nn.ReLU
