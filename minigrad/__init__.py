@@ -15,9 +15,9 @@ from .kernels.backend import (backend_info, get_backend, get_matmul, get_num_thr
                               set_backend, set_matmul, set_num_threads, using_backend)
 from .gradcheck import gradcheck
 from .ops import (add, alpha_dropout, astype, concrete_dropout, concrete_dropout_regularizer,
-                  cross_entropy, div, dropout, exp, gaussian_dropout, log, log_softmax, matmul,
-                  mean, mse_loss, mul, neg, pow, relu, reshape, selu, sigmoid, softmax, sub,
-                  sum, tanh, transpose)
+                  cross_entropy, div, dropconnect_linear, dropout, exp, gaussian_dropout, log,
+                  log_softmax, matmul, mean, mse_loss, mul, neg, pow, relu, reshape, selu,
+                  sigmoid, softmax, sub, sum, tanh, transpose)
 from .random import manual_seed
 from .tensor import Tensor, tensor
 

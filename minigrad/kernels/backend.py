@@ -45,7 +45,7 @@ from ..checks import check_choice, check_int
 from . import reference
 
 KERNELS = ("matmul", "relu", "dropout", "gaussian_dropout", "maxnorm", "fused_linear", "sgd",
-           "alpha_dropout")
+           "alpha_dropout", "dropconnect")
 BACKENDS = ("compiled", "numpy")
 MATMUL_CHOICES = ("minigrad", "blas")
 #: The most threads :func:`set_num_threads` accepts: 4 per CPU of the machine, and at

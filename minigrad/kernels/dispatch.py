@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ..checks import check_bool, check_choice, check_int, check_probability, check_real
-from . import backend
+from . import backend, reference
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -510,3 +510,147 @@ def alpha_dropout_backward(grad_out, mask, p, alpha_prime):
     backend.implementations["dropout"].dropout_backward(flat, m, a, grad_in,
                                                         backend.get_num_threads())
     return grad_in.reshape(grad_out.shape)
+# --- DropConnect (Wan, Zeiler, Zhang, LeCun & Fergus, ICML 2013) ------------------------
+
+def dropconnect_threshold(p):
+    """The DropConnect kernels' keep threshold for drop probability ``p``: ``ceil(p * 2**32)``.
+
+    A weight is kept when a 32-bit hash is at least this, with probability
+    ``1 - threshold / 2**32``: ``1 - p`` to within 2**-32. (Capped at 2**32 - 1, so a
+    ``p`` above ``1 - 2**-32`` keeps a weight with probability 2**-32, not 0.)
+    """
+    return min(math.ceil(p * 2.0**32), 2**32 - 1)
+
+
+def _dropconnect_arguments(p, seed, inverted):
+    """Validated ``(p, seed, inverted)`` of a DropConnect kernel call."""
+    p = check_probability("dropconnect probability p", p, allow_one=False)
+    seed = check_int("dropconnect seed", seed, minimum=0, maximum=2**64 - 1)
+    return p, seed, check_bool("inverted", inverted)
+
+
+def _dropconnect_operands(op, x, w):
+    """``x`` (B, K) and ``w`` (K, N) checked and made C-contiguous (strided views copied)."""
+    _product_shape(op, ("x", x, False), ("w", w, False))
+    return np.ascontiguousarray(x), np.ascontiguousarray(w)
+
+
+def dropconnect_mask(batch, in_features, out_features, p, seed):
+    """Return the (batch, in_features, out_features) uint8 keep-mask of stream ``seed``.
+
+    ``mask[b, k, n] == 1`` iff example ``b`` keeps the weight from input ``k`` to output
+    ``n``. The layer never builds this array (its kernels recompute each bit where they
+    need it); it is here to test and to show what they compute.
+
+    Example::
+
+        >>> m = dropconnect_mask(2, 3, 4, 0.5, seed=7)
+        >>> m.shape, bool(np.array_equal(m, dropconnect_mask(2, 3, 4, 0.5, seed=7)))
+        ((2, 3, 4), True)
+    """
+    shape = tuple(check_int(name, v, minimum=0) for name, v in
+                  (("batch", batch), ("in_features", in_features),
+                   ("out_features", out_features)))
+    p, seed, _ = _dropconnect_arguments(p, seed, True)
+    out = np.empty(shape, dtype=np.uint8)
+    backend.implementations["dropconnect"].dropconnect_mask(
+        out, seed, dropconnect_threshold(p), backend.get_num_threads())
+    return out
+
+
+def dropconnect_forward(x, w, bias, p, seed, inverted=True):
+    """Return ``z[b] = scale * (x[b] @ (W * M_b)) + bias``: each example its own weight mask.
+
+    ``M_b = dropconnect_mask(B, K, N, p, seed)[b]``, regenerated inside the kernel, never
+    stored. ``scale = 1/(1-p)`` (``inverted``) or 1 (the paper's training, with the
+    keep probability applied at test time instead). The bias is never dropped.
+
+    Args:
+        x: (B, K) float32/float64 array (any layout; strided views are copied).
+        w: (K, N) array of the same dtype (inputs x outputs, as ``nn.Linear``).
+        bias: None or an (N,) array of that dtype.
+        p: drop probability of each weight, in [0, 1).
+        seed: int in [0, 2**64) (``minigrad.random.draw_seed``).
+        inverted: scale kept weights by ``1/(1-p)`` (True) or not at all.
+
+    Example (p = 0 keeps every weight: a plain dense layer)::
+
+        >>> x = np.ones((2, 3)); w = np.ones((3, 4))
+        >>> dropconnect_forward(x, w, np.zeros(4), 0.0, seed=1)
+        array([[3., 3., 3., 3.],
+               [3., 3., 3., 3.]])
+    """
+    x, w = _dropconnect_operands("dropconnect_forward", x, w)
+    if bias is not None:
+        check_float_array("bias", bias)
+        check_same_dtype("dropconnect_forward", x=x, bias=bias)
+        if bias.shape != (w.shape[1],):
+            raise ValueError(f"dropconnect_forward: bias shape {bias.shape} != "
+                             f"({w.shape[1]},), the columns of w {w.shape}")
+        bias = np.ascontiguousarray(bias)
+    p, seed, inverted = _dropconnect_arguments(p, seed, inverted)
+    out = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
+    backend.implementations["dropconnect"].dropconnect_forward(
+        x, w, bias, dropout_scale(p, x.dtype, inverted), out, seed, dropconnect_threshold(p),
+        backend.get_num_threads())
+    return out
+
+
+def dropconnect_backward(grad_out, x, w, p, seed, inverted=True, need_x=True, need_w=True):
+    """Return ``(dx, dw)``, the gradients of :func:`dropconnect_forward` (same masks).
+
+    With ``z[b] = scale * x[b] @ (W * M_b) + bias`` and ``dz = grad_out``:
+
+        dx[b]   = scale * (W * M_b) @ dz[b]
+        dW[k, n] = scale * sum_b x[b, k] * M_b[k, n] * dz[b, n]
+
+    (the bias gradient is ``dz.sum(axis=0)``, as for any dense layer). Either is None
+    when not asked for.
+
+    Example::
+
+        >>> x = np.ones((2, 3)); w = np.ones((3, 4)); g = np.ones((2, 4))
+        >>> dx, dw = dropconnect_backward(g, x, w, 0.0, seed=1)
+        >>> dx[0], dw[0]
+        (array([4., 4., 4.]), array([2., 2., 2., 2.]))
+    """
+    x, w = _dropconnect_operands("dropconnect_backward", x, w)
+    check_float_array("grad_out", grad_out)
+    check_same_dtype("dropconnect_backward", x=x, grad_out=grad_out)
+    if grad_out.shape != (x.shape[0], w.shape[1]):
+        raise ValueError(f"dropconnect_backward: grad_out shape {grad_out.shape} != "
+                         f"{(x.shape[0], w.shape[1])}, the shape of x @ w")
+    p, seed, inverted = _dropconnect_arguments(p, seed, inverted)
+    g = np.ascontiguousarray(grad_out)
+    kernels, threads = backend.implementations["dropconnect"], backend.get_num_threads()
+    scale, threshold = dropout_scale(p, x.dtype, inverted), dropconnect_threshold(p)
+    dx = dw = None
+    if need_x:
+        dx = np.empty_like(x)
+        kernels.dropconnect_backward_input(g, np.ascontiguousarray(w.T), scale, dx, seed,
+                                           threshold, threads)
+    if need_w:
+        dw = np.empty_like(w)
+        kernels.dropconnect_backward_weight(x, g, scale, dw, seed, threshold, threads)
+    return dx, dw
+
+
+def standard_normal(shape, seed, substream):
+    """Return float64 N(0, 1) draws of ``shape``: Gaussian dropout's counter-based normals.
+
+    The draws of stream ``splitmix64(seed, substream)`` (``reference.standard_normal``),
+    so one seed gives many independent streams (DropConnect's sampling inference uses
+    one per sample). Computed by numpy, for evaluation-time sampling; no compiled kernel
+    returns the bare draws.
+
+    Example::
+
+        >>> z = standard_normal((2, 3), seed=5, substream=0)
+        >>> z.shape, bool((z != standard_normal((2, 3), seed=5, substream=1)).all())
+        ((2, 3), True)
+    """
+    shape = tuple(check_int("shape", n, minimum=0) for n in shape)
+    seed = check_int("normal seed", seed, minimum=0, maximum=2**64 - 1)
+    substream = check_int("normal substream", substream, minimum=0, maximum=2**64 - 1)
+    stream = int(reference.splitmix64(seed, np.array([substream], np.uint64))[0])
+    return reference.standard_normal(math.prod(shape), stream).reshape(shape)

@@ -302,3 +302,85 @@ def alpha_dropout_masked(x, mask, out, alpha_prime, shift, a, n_threads):
     """
     np.add(np.where(mask.view(bool), x, alpha_prime), shift, out=out)
     np.multiply(out, a, out=out)
+# --- DropConnect (Wan et al., ICML 2013): per-example weight masks, never stored -------
+
+LOWBIAS_MUL1 = np.uint32(0x7FEB352D)
+LOWBIAS_MUL2 = np.uint32(0x846CA68B)
+GOLDEN32 = np.uint32(0x9E3779B9)
+
+
+def lowbias32(x):
+    """Wellons's lowbias32 mixer of uint32 arrays (a bijection; arithmetic modulo 2**32).
+
+    Two rounds of xorshift and multiply with constants found by search for low avalanche
+    bias (C. Wellons, "Prospecting for hash functions", 2018).
+    """
+    x = x ^ (x >> np.uint32(16))
+    x = x * LOWBIAS_MUL1
+    x = x ^ (x >> np.uint32(15))
+    x = x * LOWBIAS_MUL2
+    return x ^ (x >> np.uint32(16))
+
+
+def dropconnect_rows(seed, first_row, rows, n, threshold):
+    """The keep bits (bool, (rows, n)) of weight-mask rows ``first_row .. first_row + rows - 1``.
+
+    Row ``r = b*K + k`` is the mask of the weights leaving input ``k`` for example ``b``;
+    its bit ``j`` (output unit ``j``) is
+
+        key = splitmix64(seed, r)
+        h   = lowbias32(lo32(key) + j * 0x9E3779B9) ^ hi32(key)      (modulo 2**32)
+        kept  iff  h >= threshold = ceil(p * 2**32).
+
+    One 64-bit hash per row, then one 32-bit hash per bit: 32-bit multiplies vectorise
+    where 64-bit ones do not (``_ext/dropconnect.pyx`` says why that matters).
+    """
+    key = splitmix64(seed, np.arange(first_row, first_row + rows, dtype=np.uint64))
+    lo = key.astype(np.uint32)[:, None]  # astype keeps the low 32 bits
+    hi = (key >> np.uint64(32)).astype(np.uint32)[:, None]
+    h = lowbias32(lo + np.arange(n, dtype=np.uint32) * GOLDEN32) ^ hi
+    return h >= np.uint32(threshold)
+
+
+def dropconnect_mask(out, seed, threshold, n_threads):
+    """Write the (B, K, N) keep-mask (uint8 0/1) of stream ``seed``: ``out[b, k, n]`` is bit
+    ``n`` of row ``b*K + k`` (:func:`dropconnect_rows`)."""
+    batch, k, n = out.shape
+    out[...] = dropconnect_rows(seed, 0, batch * k, n, threshold).reshape(out.shape)
+
+
+def dropconnect_forward(x, w, bias, scale, out, seed, threshold, n_threads):
+    """``out[b] = scale * (x[b] @ (W * M_b)) + bias``, one example (and its mask) at a time.
+
+    ``W * M_b`` is ``where(M_b, W, 0)``: a dropped weight is 0 even where W is inf.
+    The scale multiplies the finished sums, then the bias is added. ``bias`` may be None.
+    """
+    batch, k = x.shape
+    for b in range(batch):
+        out[b] = x[b] @ np.where(dropconnect_rows(seed, b * k, k, w.shape[1], threshold), w, 0)
+    out *= scale
+    if bias is not None:
+        out += bias
+
+
+def dropconnect_backward_input(grad_out, wt, scale, grad_in, seed, threshold, n_threads):
+    """``grad_in[b] = scale * ((W * M_b) @ grad_out[b])``; ``wt`` is ``W.T``, shape (N, K)."""
+    n, k = wt.shape
+    for b in range(grad_out.shape[0]):
+        masked = np.where(dropconnect_rows(seed, b * k, k, n, threshold), wt.T, 0)
+        grad_in[b] = masked @ grad_out[b]
+    grad_in *= scale
+
+
+def dropconnect_backward_weight(x, grad_out, scale, grad_w, seed, threshold, n_threads):
+    """``grad_w = scale * sum_b x[b][:, None] * (grad_out[b] * M_b)``, examples added in order.
+
+    Where a weight was dropped the gradient row is a 0 (the select is on ``grad_out``, as
+    the kernel's), so ``inf * dropped`` is NaN as in any product with a zero.
+    """
+    batch, k = x.shape
+    grad_w[...] = 0
+    for b in range(batch):
+        keep = dropconnect_rows(seed, b * k, k, grad_out.shape[1], threshold)
+        grad_w += x[b][:, None] * np.where(keep, grad_out[b], 0)
+    grad_w *= scale

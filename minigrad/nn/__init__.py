@@ -1,6 +1,6 @@
 """Layers and models: Module, Parameter, Linear, ReLU, SELU, Sequential, MaxNorm, and the
-dropout family (Dropout, GaussianDropout, AlphaDropout, ConcreteDropout); Monte Carlo
-dropout and its uncertainty measures, and auroc for out-of-distribution detection.
+dropout family (Dropout, GaussianDropout, AlphaDropout, ConcreteDropout, DropConnectLinear);
+Monte Carlo dropout and its uncertainty measures, and auroc for out-of-distribution detection.
 
 ``fuse`` turns Linear -> ReLU [-> Dropout] runs into one ``FusedLinear`` (one kernel).
 """
@@ -11,6 +11,7 @@ from .concrete_dropout import (ConcreteDropout, concrete_dropout_regularization,
 from .constraints import MaxNorm
 from .container import Sequential
 from .detection import auroc
+from .dropconnect import DropConnectLinear
 from .dropout import Dropout
 from .fused_linear import FusedLinear
 from .fusion import fuse

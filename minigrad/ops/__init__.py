@@ -4,6 +4,7 @@ from .activations import exp, log, relu, selu, sigmoid, tanh
 from .alpha_dropout import alpha_dropout
 from .arithmetic import add, div, mul, neg, pow, sub
 from .concrete_dropout import concrete_dropout, concrete_dropout_regularizer
+from .dropconnect import dropconnect_linear
 from .dropout import dropout
 from .gaussian_dropout import gaussian_dropout
 from .losses import cross_entropy, mse_loss

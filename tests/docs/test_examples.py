@@ -199,3 +199,25 @@ def test_concrete_dropout_learns_each_layers_p_and_the_net_learns_mnist():
     assert all(math.isclose(m.weight_regularizer, wd) and math.isclose(m.dropout_regularizer, dd)
                for m in layers)
     assert " ".join(f"{p:.4f}" for p in final["p"]) in lines[-1]
+# ---- dropconnect ----------------------------------------------------------------------
+import dropconnect  # noqa: E402
+
+
+def test_dropconnect_masks_by_hand():
+    """Each example's own mask, and its output recomputed from it in plain Python (exact:
+    every weight is a multiple of 1/4 and 1/keep = 2)."""
+    masks, out, hand = dropconnect.masks_by_hand()
+    w, b, x = dropconnect.WEIGHTS, dropconnect.BIAS, dropconnect.X[0]
+    assert all(bit in (0, 1) for m in masks for row in m for bit in row)
+    expected = [[sum(x[k] * m[k][n] * w[k][n] * 2 for k in range(3)) + b[n] for n in range(2)]
+                for m in masks]
+    assert out == hand == expected
+    assert masks[0] != masks[1] and out[0] != out[1]  # one input, two thinned layers
+
+
+def test_dropconnect_sampling_inference_beats_the_mean_network():
+    """The truth is E[relu(u)] over 20000 masks; moment matching tracks it (to the Gaussian
+    approximation and Monte Carlo error), the mean network misses where ReLU bends."""
+    truth, sampling, mean = dropconnect.mean_vs_sampling(examples=20000, samples=1000)
+    assert np.abs(sampling - truth).max() < 0.25 * np.abs(mean - truth).max()
+    assert (mean <= truth + 0.05).all()  # Jensen: relu(E u) <= E relu(u), up to MC noise
