@@ -80,6 +80,10 @@ ROWS = {
     "mnist-2x800-dropout-hidden": (
         "mnist", dict(hidden=(800, 800), p_input=0.0, p_hidden=0.5, max_norm=None), 1.28,
         "Wan et al. 2013: dropout on the hidden layers, ReLU, 800-800"),
+    "mnist-2x800-dropconnect": (
+        "mnist", dict(hidden=(800, 800), p_input=0.0, p_hidden=0.5, max_norm=None,
+                      dropout_kind="dropconnect"), 1.20,
+        "Wan et al. 2013: DropConnect on the hidden layers, ReLU, 800-800"),
     "mnist-2x1024-dropout-maxnorm": (
         "mnist", dict(hidden=(1024,) * 2, max_norm=3.0, **DROPOUT), 1.08,
         "Srivastava et al. Table 10: Bernoulli dropout"),

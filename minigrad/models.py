@@ -18,14 +18,19 @@ same ``p_input`` and ``p_hidden``:
 * ``"gaussian"``: ``nn.GaussianDropout``, multiplicative N(1, p/(1-p)) noise of the same
   variance (Srivastava et al. 2014, section 10);
 * ``"alpha"``: ``nn.AlphaDropout`` in a self-normalising network, SELU in place of ReLU
-  (Klambauer et al. 2017; pair it with ``init="lecun_normal"`` and small rates, 0.05-0.1).
+  (Klambauer et al. 2017; pair it with ``init="lecun_normal"`` and small rates, 0.05-0.1);
+* ``"dropconnect"``: each hidden ``Linear -> ReLU -> Dropout(p_hidden)`` becomes one
+  ``nn.DropConnectLinear(p=p_hidden, activation="relu")``, which drops each *weight*
+  into a hidden unit with probability ``p_hidden``, a fresh mask per example (Wan et al.
+  2013); the input units are still dropped by ``Dropout(p_input)``.
 """
 from .checks import check_bool, check_choice, check_int, check_probability, check_sizes
-from .nn import SELU, AlphaDropout, Dropout, GaussianDropout, Linear, ReLU, Sequential, fuse
+from .nn import (SELU, AlphaDropout, DropConnectLinear, Dropout, GaussianDropout, Linear, ReLU,
+                 Sequential, fuse)
 from .random import as_generator
 
 #: the noises ``dropout_mlp(kind=...)`` can put in the dropout layers
-DROPOUT_KINDS = ("bernoulli", "gaussian", "alpha")
+DROPOUT_KINDS = ("bernoulli", "gaussian", "alpha", "dropconnect")
 
 
 def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
@@ -58,8 +63,10 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
             names (a state dict loads into either).
         kind: the noise of the dropout layers, one of :data:`DROPOUT_KINDS`:
             ``"bernoulli"`` (default: ``nn.Dropout``), ``"gaussian"``
-            (``nn.GaussianDropout``, noise variance p / (1 - p)) or ``"alpha"``
-            (``nn.AlphaDropout``, with SELU activations instead of ReLU).
+            (``nn.GaussianDropout``, noise variance p / (1 - p)), ``"alpha"``
+            (``nn.AlphaDropout``, with SELU activations instead of ReLU) or
+            ``"dropconnect"`` (hidden layers are ``nn.DropConnectLinear``, dropping
+            weights with ``p_hidden``; ``mode`` is passed on to them).
 
     Example::
 
@@ -82,7 +89,7 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         for name, p in (("p_input", p_input), ("p_hidden", p_hidden)))
     fused = check_bool("dropout_mlp: fused", fused)
     kind = check_choice("dropout_mlp: kind", kind, DROPOUT_KINDS)
-    if kind != "bernoulli" and mode != "inverted":
+    if kind in ("gaussian", "alpha") and mode != "inverted":
         raise ValueError(f"dropout_mlp: {kind} dropout has no test-time scaling rule; "
                          f"mode must be 'inverted', got {mode!r}")
     init_rng = as_generator(rng)
@@ -95,12 +102,18 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
             return [GaussianDropout(p, rng=dropout_rng)]
         if kind == "alpha":
             return [AlphaDropout(p, rng=dropout_rng)]
-        return [Dropout(p, mode=mode, rng=dropout_rng)]
+        return [Dropout(p, mode=mode, rng=dropout_rng)]  # bernoulli, and dropconnect's input
 
     activation = SELU if kind == "alpha" else ReLU
     layers = drop(p_input)
     sizes = (in_features,) + hidden
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        if kind == "dropconnect" and p_hidden > 0:
+            layer = DropConnectLinear(fan_in, fan_out, p=p_hidden, activation="relu",
+                                      mode=mode, max_norm=max_norm, init=init, rng=init_rng)
+            layer.rng = dropout_rng  # its masks from the dropout stream, as Dropout's
+            layers.append(layer)
+            continue
         layers += [Linear(fan_in, fan_out, max_norm=max_norm, init=init, rng=init_rng),
                    activation()]
         layers += drop(p_hidden)

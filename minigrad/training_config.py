@@ -87,8 +87,10 @@ class TrainConfig:
         dropout_kind: the noise of the dropout layers, one of
             ``minigrad.models.DROPOUT_KINDS``: ``"bernoulli"`` (the papers' dropout),
             ``"gaussian"`` (N(1, p/(1-p)) multiplicative noise, Srivastava et al. 2014,
-            section 10) or ``"alpha"`` (alpha dropout in a SELU network, Klambauer et
-            al. 2017); ``dropout_mode`` must be ``"inverted"`` for the last two.
+            section 10), ``"alpha"`` (alpha dropout in a SELU network, Klambauer et
+            al. 2017; ``dropout_mode`` must be ``"inverted"`` for these two) or
+            ``"dropconnect"`` (hidden layers drop weights with ``p_hidden``, a mask per
+            example, Wan et al. 2013; input units are dropped as usual).
         max_norm: max-norm bound c on each unit's incoming weights, or None.
         lr: initial learning rate (> 0), PyTorch-style SGD (see the module docstring).
             The default is 0.3; the runs it was chosen from are in
@@ -130,8 +132,9 @@ class TrainConfig:
                                "how kept units are scaled (minigrad.nn.Dropout)", choices=MODES)
     dropout_kind: str = _field("bernoulli", partial(check_choice, choices=DROPOUT_KINDS), "model",
                                "the dropout noise: bernoulli (the papers'), gaussian "
-                               "(N(1, p/(1-p)), the same variance) or alpha (alpha dropout, "
-                               "SELU units)", choices=DROPOUT_KINDS)
+                               "(N(1, p/(1-p)), the same variance), alpha (alpha dropout, "
+                               "SELU units) or dropconnect (hidden layers drop weights)",
+                               choices=DROPOUT_KINDS)
     max_norm: float | None = _field(
         3.0, _or_none(_positive), "model",
         "max-norm bound on each unit's incoming weights (0 or 'none' disables)",
@@ -169,7 +172,7 @@ class TrainConfig:
         for field in dataclasses.fields(self):
             value = field.metadata["check"](field.name, getattr(self, field.name))
             object.__setattr__(self, field.name, value)
-        if self.dropout_kind != "bernoulli" and self.dropout_mode != "inverted":
+        if self.dropout_kind in ("gaussian", "alpha") and self.dropout_mode != "inverted":
             raise ValueError(f"dropout_mode must be 'inverted' with dropout_kind "
                              f"{self.dropout_kind!r} (its noise keeps the mean: nothing to "
                              f"scale at test time), got {self.dropout_mode!r}")

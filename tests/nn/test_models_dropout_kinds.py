@@ -8,8 +8,8 @@ import pytest
 
 import minigrad
 from minigrad.models import DROPOUT_KINDS, dropout_mlp
-from minigrad.nn import (SELU, AlphaDropout, Dropout, FusedLinear, GaussianDropout, Linear, ReLU,
-                         Sequential)
+from minigrad.nn import (SELU, AlphaDropout, DropConnectLinear, Dropout, FusedLinear,
+                         GaussianDropout, Linear, ReLU, Sequential)
 from minigrad.training import TrainConfig, build_model, make_generators
 
 
@@ -32,10 +32,24 @@ def test_alpha_kind_builds_a_self_normalising_network():
     assert [m.p for m in model if isinstance(m, AlphaDropout)] == [0.05, 0.1, 0.1]
 
 
+def test_dropconnect_kind_drops_the_weights_of_every_hidden_layer():
+    model = dropout_mlp(6, (5, 4), 3, p_input=0.2, p_hidden=0.5, kind="dropconnect",
+                        mode="weight_scaling", rng=0, dropout_rng=1)
+    assert [type(m) for m in model] == [Dropout, DropConnectLinear, DropConnectLinear, Linear]
+    hidden = list(model)[1:3]
+    assert all(m.p == 0.5 and m.activation == "relu" and m.mask == "example"
+               and m.mode == "weight_scaling" for m in hidden)
+    assert hidden[0].rng is hidden[1].rng is model[0].rng  # the one dropout stream
+    plain = dropout_mlp(6, (5, 4), 3, p_input=0.2, p_hidden=0.5, rng=0, fused=False)
+    for mine, theirs in zip([m for m in model if isinstance(m, Linear)],
+                            [m for m in plain if isinstance(m, Linear)]):
+        np.testing.assert_array_equal(mine.weight.data, theirs.weight.data)  # same init
+
+
 def test_a_zero_probability_leaves_the_layer_out_for_every_kind():
     for kind in DROPOUT_KINDS:
         model = dropout_mlp(6, (5,), 3, p_input=0.0, p_hidden=0.0, kind=kind, fused=False)
-        activation = SELU if kind == "alpha" else ReLU
+        activation = SELU if kind == "alpha" else ReLU  # dropconnect with p = 0: Linear
         assert [type(m) for m in model] == [Linear, activation, Linear]
 
 
