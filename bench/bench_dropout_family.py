@@ -26,7 +26,9 @@ same arrays for every contender):
   same layer in numpy with the (100, 784, 800) masks materialised, and as a fraction of
   a plain dense layer (minigrad's GEMM forward + both backward products). The unit is
   connections per second: 3 x batch x in x out multiply-adds, each behind a mask bit.
-  Rows for the per-minibatch mask (one masked weight matrix, then the GEMM) too.
+  numpy and torch draw the (100, 784, 800) masks and run batched products (no library
+  ships the per-example layer). Rows for the per-minibatch mask (one masked weight
+  matrix, then minigrad's GEMMs) and for the dense layer without masks.
 
 Contenders are interleaved, warmed up, and summarised by median and min-max spread over
 the repeats (``timing.py``). Run it on a quiet machine: the load average is printed
@@ -161,8 +163,61 @@ def concrete_rows(x, g):
 
 
 def dropconnect_rows(rng):
-    """{op: (unit, work, {library: callable})} for the DropConnect layers (filled below)."""
-    return {}
+    """{op: (unit, work, {library: callable})} for the DropConnect layer, forward + backward.
+
+    The work is 3 * B * K * N masked multiply-adds (the forward and the two backward
+    products); a plain dense layer does the same multiply-adds without the masks, which
+    is the row it is measured against ("dense (no masks)", minigrad's GEMM).
+    """
+    batch, k, n = DROPCONNECT_SHAPE
+    x = rng.standard_normal((batch, k), dtype=np.float32)
+    w = (rng.standard_normal((k, n), dtype=np.float32) / np.float32(np.sqrt(k)))
+    b = np.zeros(n, np.float32)
+    g = rng.standard_normal((batch, n), dtype=np.float32)
+    seeds = itertools.count(99)
+    np_rng = np.random.default_rng(2)
+    p, scale = 0.5, np.float32(2.0)
+
+    def mg_example():
+        seed = next(seeds)
+        z = dispatch.dropconnect_forward(x, w, b, p, seed)
+        return z, dispatch.dropconnect_backward(g, x, w, p, seed)
+
+    def mg_batch():
+        masked, mask = dispatch.dropout_forward(w, p, next(seeds))
+        z = dispatch.fused_linear_forward(x, masked, b)
+        dw = dispatch.apply_dropout_mask(dispatch.matmul(x, g, trans_a=True), mask, p)
+        return z, dispatch.matmul(g, masked, trans_b=True), dw
+
+    def mg_dense():
+        z = dispatch.fused_linear_forward(x, w, b)
+        return z, dispatch.matmul(g, w, trans_b=True), dispatch.matmul(x, g, trans_a=True)
+
+    def np_example():
+        masked = np.where(np_rng.random((batch, k, n), dtype=np.float32) >= p, w, 0) * scale
+        z = np.matmul(x[:, None, :], masked)[:, 0] + b
+        dx = np.matmul(masked, g[:, :, None])[:, :, 0]
+        dw = np.einsum("bk,bkn,bn->kn", x, masked != 0, g, optimize=True) * scale
+        return z, dx, dw
+
+    work = 3.0 * batch * k * n
+    label = f"{batch}x{k}->{n}, fwd+bwd"
+    rows = {f"dropconnect per example {label}": ("Gconn/s", work, {
+                "minigrad": mg_example, "numpy": np_example}),
+            f"dropconnect per minibatch {label}": ("Gconn/s", work, {"minigrad": mg_batch}),
+            f"dense (no masks) {label}": ("Gconn/s", work, {"minigrad": mg_dense})}
+    if torch is not None:
+        tx, tw, tg = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
+
+        def torch_example():
+            keep = torch.rand(batch, k, n) >= p
+            masked = torch.where(keep, tw, 0) * float(scale)
+            z = torch.bmm(tx.unsqueeze(1), masked).squeeze(1)
+            dx = torch.bmm(masked, tg.unsqueeze(2)).squeeze(2)
+            dw = torch.einsum("bk,bkn,bn->kn", tx, keep.float(), tg) * float(scale)
+            return z, dx, dw
+        rows[f"dropconnect per example {label}"][2]["torch"] = torch_example
+    return rows
 
 
 def main(argv=None):

@@ -278,7 +278,7 @@ def save_results(args, env, rows, libs, repeats):
 
 
 def unit_scale(row):
-    return 1e9 if row["unit"] == "GFLOP/s" else 1e6
+    return 1e9 if row["unit"].startswith("G") else 1e6  # GFLOP/s, Gconn/s; else M...
 
 
 def print_row(row, libs):
