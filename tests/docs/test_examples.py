@@ -221,3 +221,25 @@ def test_dropconnect_sampling_inference_beats_the_mean_network():
     truth, sampling, mean = dropconnect.mean_vs_sampling(examples=20000, samples=1000)
     assert np.abs(sampling - truth).max() < 0.25 * np.abs(mean - truth).max()
     assert (mean <= truth + 0.05).all()  # Jensen: relu(E u) <= E relu(u), up to MC noise
+
+
+# ---- gaussian_dropout ------------------------------------------------------------------------
+import gaussian_dropout  # noqa: E402
+
+
+def test_gaussian_and_bernoulli_multipliers_share_two_moments_not_their_shape():
+    """5-standard-error bounds for n draws: the mean's SE is sqrt(var / n); the sample
+    variance's is sqrt((mu4 - var**2) / n), with mu4 = 3 var**2 for the normal and, for
+    Bernoulli's m / (1 - p) - 1 (p/(1-p) with probability 1-p, -1 with probability p),
+    mu4 = (1-p) (p/(1-p))**4 + p; each fraction's SE is sqrt(q (1 - q) / n)."""
+    n = 200_000
+    results = gaussian_dropout.main(["--n", str(n)])
+    for (p, kind), s in results.items():
+        var = p / (1 - p)
+        mu4 = 3 * var**2 if kind == "gaussian" else (1 - p) * var**4 + p
+        assert abs(s["mean"] - 1) <= 5 * math.sqrt(var / n)
+        assert abs(s["variance"] - var) <= 5 * math.sqrt((mu4 - var**2) / n)
+        zero = p if kind == "bernoulli" else 0.0
+        negative = 0.0 if kind == "bernoulli" else gaussian_dropout.normal_cdf(-1 / math.sqrt(var))
+        for observed, q in ((s["zero"], zero), (s["negative"], negative)):
+            assert abs(observed - q) <= 5 * math.sqrt(q * (1 - q) / n)
