@@ -34,7 +34,6 @@ Contenders are interleaved, warmed up, and summarised by median and min-max spre
 the repeats (``timing.py``). Run it on a quiet machine: the load average is printed
 before and after.
 """
-import argparse
 import itertools
 import math
 import os
@@ -44,7 +43,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_kernels import (describe_environment, fmt_load, minigrad,  # noqa: E402
+from bench_kernels import (describe_environment, fmt_load, minigrad, parse_args,  # noqa: E402
                            print_row, save_results, torch)
 from timing import interleaved, load_average, pinned_threads  # noqa: E402
 
@@ -221,14 +220,7 @@ def dropconnect_rows(rng):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke test")
-    parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
-    parser.add_argument("--json", metavar="PATH", help="write all results as JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="write the result table as Markdown")
-    args = parser.parse_args(argv)
-    repeats, sample_time = (5, 0.005) if args.quick else (15, 0.03)
-    threads = [int(t) for t in args.threads.split(",")]
+    args, repeats, sample_time, threads = parse_args(__doc__.split("\n\n")[0], argv)
 
     env = describe_environment()
     env["load_before"] = load_average()

@@ -202,15 +202,20 @@ def describe_environment():
     return env
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(description, argv):
+    """``(args, repeats, seconds per sample, thread counts)`` of a kernel bench's command line."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="few repeats: a smoke test")
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--json", metavar="PATH", help="write all results as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the result table as Markdown")
     args = parser.parse_args(argv)
     repeats, sample_time = (5, 0.005) if args.quick else (15, 0.03)
-    threads = [int(t) for t in args.threads.split(",")]
+    return args, repeats, sample_time, [int(t) for t in args.threads.split(",")]
+
+
+def main(argv=None):
+    args, repeats, sample_time, threads = parse_args(__doc__.split("\n\n")[0], argv)
 
     env = describe_environment()
     env["load_before"] = load_average()

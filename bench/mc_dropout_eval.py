@@ -39,6 +39,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import figures  # noqa: E402
 from which_minigrad import describe, import_minigrad  # noqa: E402
 
 minigrad = import_minigrad()
@@ -176,12 +177,8 @@ def write(out, stem, lines, payload):
 
 
 def plot_samples(errors, plain, path, title):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no plot: matplotlib is not installed (pip install 'minigrad[plot]')")
+    plt = figures.pyplot()
+    if plt is None:
         return
     ks = sorted(errors)
     means = [100 * np.mean(errors[k]) for k in ks]
@@ -192,12 +189,7 @@ def plot_samples(errors, plain, path, title):
     ax.axhline(100 * plain, color="k", ls="--", label="weight scaling (one pass)")
     ax.set(xscale="log", xlabel="number of sampled networks k", ylabel="test error (%)",
            title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
+    figures.save(plt, fig, [ax], path)
 
 
 def main(argv=None):

@@ -47,6 +47,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import figures  # noqa: E402
 from which_minigrad import describe, import_minigrad  # noqa: E402
 
 minigrad = import_minigrad()
@@ -252,12 +253,8 @@ def cmd_report(args):
 
 
 def plot(runs, path):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no plot: matplotlib is not installed (pip install 'minigrad[plot]')")
+    plt = figures.pyplot()
+    if plt is None:
         return
     datasets = [d for d in ("mnist", "fashion-mnist")
                 if any(run["dataset"] == d for run in runs.values())]
@@ -285,12 +282,7 @@ def plot(runs, path):
                   for run in runs.values() if run["dataset"] == dataset)
         ax.set(xlabel="epoch", ylabel="test error (%)", ylim=(0.8 * low, 2.2 * low),
                title=dataset + (" (dotted: paper's Table 2)" if dataset == "mnist" else ""))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
+    figures.save(plt, fig, axes[0], path)
 
 
 def main(argv=None):
