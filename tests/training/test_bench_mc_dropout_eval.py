@@ -4,27 +4,18 @@ Oracles: the k = 1 error is that of one thinned network computed here by hand; t
 average of many samples of a net without dropout is the weight-scaled prediction; a net
 scores inputs far from its data as more uncertain than its own test inputs.
 """
-import importlib.util
-import os
 
 import numpy as np
 import pytest
 
 import minigrad
 from minigrad.training import TrainConfig, train
-from support.paths import BENCH
-
-SCRIPT = str(BENCH / "mc_dropout_eval.py")
+from support.paths import bench_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    if not os.path.exists(SCRIPT):
-        pytest.skip("bench/mc_dropout_eval.py is not in this tree")
-    spec = importlib.util.spec_from_file_location("mc_dropout_eval", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("mc_dropout_eval")
 
 
 def blobs(n, seed, centre_scale=3.0):

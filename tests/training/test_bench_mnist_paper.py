@@ -1,25 +1,15 @@
 """bench/mnist_paper.py: the rows' configurations and the report's spread over seeds."""
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
 from minigrad.history import write_history
 from minigrad.training import train
-from support.paths import BENCH
-
-SCRIPT = str(BENCH / "mnist_paper.py")
+from support.paths import bench_script
 
 
 @pytest.fixture(scope="module")
 def paper():
-    if not os.path.exists(SCRIPT):
-        pytest.skip("bench/mnist_paper.py is not in this tree")
-    spec = importlib.util.spec_from_file_location("mnist_paper", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("mnist_paper")
 
 
 def test_rows_anneal_over_their_budget_and_take_overrides(paper):
