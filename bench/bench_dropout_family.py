@@ -43,19 +43,16 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_kernels import (describe_environment, fmt_load, minigrad, parse_args,  # noqa: E402
-                           print_row, save_results, torch)
-from timing import interleaved, load_average, pinned_threads  # noqa: E402
+from bench_kernels import minigrad, run, torch  # noqa: E402
 
 from minigrad.kernels import dispatch  # noqa: E402
 from minigrad.ops.alpha_dropout import ALPHA_PRIME  # noqa: E402
 
 SHAPE = (128, 1024)
 DROPCONNECT_SHAPE = (100, 784, 800)  # (batch, in, out)
-SETTLE_SECONDS = 0.15
 
 
-def elementwise_rows(rng):
+def unit_noise_rows(rng):
     """{op: (unit, work, {library: callable})} for the noise of the unit-dropping kinds."""
     x = rng.standard_normal(SHAPE, dtype=np.float32)
     g = rng.standard_normal(SHAPE, dtype=np.float32)
@@ -220,33 +217,7 @@ def dropconnect_rows(rng):
 
 
 def main(argv=None):
-    args, repeats, sample_time, threads = parse_args(__doc__.split("\n\n")[0], argv)
-
-    env = describe_environment()
-    env["load_before"] = load_average()
-    print(env["minigrad_imported"])
-    print("torch:", env["torch"] if torch is not None else "not installed")
-    print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: "
-          f"{fmt_load(env['load_before'])}")
-    print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample; "
-          "figures: median [slowest-fastest]\n")
-    libs = ["minigrad", "numpy"] + (["torch"] if torch is not None else [])
-    rng = np.random.default_rng(0)
-    rows = []
-    for n_threads in threads:
-        settle = SETTLE_SECONDS if n_threads > 1 else 0.0
-        with pinned_threads(n_threads, minigrad=minigrad, torch=torch):
-            for source in (elementwise_rows, dropconnect_rows):
-                for op, (unit, work, fns) in source(rng).items():
-                    stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
-                                        settle=settle)
-                    rows.append({"kind": source.__name__, "op": op, "threads": n_threads,
-                                 "unit": unit, "work": work, "stats": stats})
-                    print_row(rows[-1], libs)
-    env["load_after"] = load_average()
-    print(f"\nload average after: {fmt_load(env['load_after'])}")
-    save_results(args, env, rows, libs, repeats)
-    return 0
+    run([unit_noise_rows, dropconnect_rows], __doc__.split("\n\n")[0], argv)
 
 
 if __name__ == "__main__":

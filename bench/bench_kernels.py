@@ -214,9 +214,26 @@ def parse_args(description, argv):
     return args, repeats, sample_time, [int(t) for t in args.threads.split(",")]
 
 
-def main(argv=None):
-    args, repeats, sample_time, threads = parse_args(__doc__.split("\n\n")[0], argv)
+def matmul_rows(rng):
+    """{op: (unit, work, {library: callable})} for the matrix products of MATMUL_SHAPES."""
+    return {label: ("GFLOP/s", 2.0 * m * n * k, matmul_contenders(rng, m, k, n, ta, tb))
+            for label, m, k, n, ta, tb in MATMUL_SHAPES}
 
+
+def elementwise_rows(rng):
+    """{op: (unit, work, {library: callable})} for dropout and ReLU on ELEMENTWISE_SHAPE."""
+    shape = "x".join(map(str, ELEMENTWISE_SHAPE))
+    return {f"{op} {shape}": ("Melem/s", float(np.prod(ELEMENTWISE_SHAPE)), fns)
+            for op, fns in elementwise_contenders(rng).items()}
+
+
+def run(sources, description, argv=None):
+    """Time every row of every source, on each thread count asked for; print and save them.
+
+    A source is a function ``source(rng) -> {op: (unit, work, {library: callable})}``,
+    called once per thread count; ``work / seconds`` is the rate printed in ``unit``.
+    """
+    args, repeats, sample_time, threads = parse_args(description, argv)
     env = describe_environment()
     env["load_before"] = load_average()
     print(env["minigrad_imported"])
@@ -236,30 +253,20 @@ def main(argv=None):
         # threads, sleep before each sample so that no contender inherits them.
         settle = SETTLE_SECONDS if n_threads > 1 else 0.0
         with pinned_threads(n_threads, minigrad=minigrad, torch=torch):
-            for label, m, k, n, trans_a, trans_b in MATMUL_SHAPES:
-                stats = interleaved(matmul_contenders(rng, m, k, n, trans_a, trans_b),
-                                    repeats=repeats, min_sample_time=sample_time,
-                                    settle=settle)
-                rows.append({"kind": "matmul", "op": label, "threads": n_threads,
-                             "unit": "GFLOP/s", "work": 2.0 * m * n * k, "stats": stats})
-                print_row(rows[-1], libs)
-            for op, fns in elementwise_contenders(rng).items():
-                stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
-                                    settle=settle)
-                rows.append({"kind": "elementwise", "op": f"{op} 128x1024",
-                             "threads": n_threads, "unit": "Melem/s",
-                             "work": float(np.prod(ELEMENTWISE_SHAPE)), "stats": stats})
-                print_row(rows[-1], libs)
-            for op, (unit, work, fns) in fused_contenders(rng).items():
-                stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
-                                    settle=settle)
-                rows.append({"kind": "fused", "op": op, "threads": n_threads, "unit": unit,
-                             "work": work, "stats": stats})
-                print_row(rows[-1], libs)
+            for source in sources:
+                for op, (unit, work, fns) in source(rng).items():
+                    stats = interleaved(fns, repeats=repeats, min_sample_time=sample_time,
+                                        settle=settle)
+                    rows.append({"kind": source.__name__, "op": op, "threads": n_threads,
+                                 "unit": unit, "work": work, "stats": stats})
+                    print_row(rows[-1], libs)
     env["load_after"] = load_average()
     print(f"\nload average after: {fmt_load(env['load_after'])}")
-
     save_results(args, env, rows, libs, repeats)
+
+
+def main(argv=None):
+    run([matmul_rows, elementwise_rows, fused_contenders], __doc__.split("\n\n")[0], argv)
 
 
 def save_results(args, env, rows, libs, repeats):
