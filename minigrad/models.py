@@ -22,20 +22,27 @@ same ``p_input`` and ``p_hidden``:
 * ``"dropconnect"``: each hidden ``Linear -> ReLU -> Dropout(p_hidden)`` becomes one
   ``nn.DropConnectLinear(p=p_hidden, activation="relu")``, which drops each *weight*
   into a hidden unit with probability ``p_hidden``, a fresh mask per example (Wan et al.
-  2013); the input units are still dropped by ``Dropout(p_input)``.
+  2013); the input units are still dropped by ``Dropout(p_input)``;
+* ``"concrete"``: every Linear is wrapped in ``nn.ConcreteDropout``, which drops its
+  input with a *learned* probability starting at ``p_input`` (the first layer) or
+  ``p_hidden`` (the others), with the paper's regulariser for ``n_train`` examples
+  (Gal, Hron & Kendall 2017); add ``nn.concrete_dropout_regularization(model)`` to the
+  loss (``minigrad.training.train`` does).
 """
 from .checks import check_bool, check_choice, check_int, check_probability, check_sizes
-from .nn import (SELU, AlphaDropout, DropConnectLinear, Dropout, GaussianDropout, Linear, ReLU,
-                 Sequential, fuse)
+from .nn import (SELU, AlphaDropout, ConcreteDropout, DropConnectLinear, Dropout,
+                 GaussianDropout, Linear, ReLU, Sequential, fuse, regularizer_strengths)
 from .random import as_generator
 
 #: the noises ``dropout_mlp(kind=...)`` can put in the dropout layers
-DROPOUT_KINDS = ("bernoulli", "gaussian", "alpha", "dropconnect")
+DROPOUT_KINDS = ("bernoulli", "gaussian", "alpha", "dropconnect", "concrete")
+#: the prior length-scale l of concrete dropout's regulariser (``nn.regularizer_strengths``)
+CONCRETE_LENGTH_SCALE = 1e-2
 
 
 def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
                 mode="inverted", max_norm=3.0, init="he", rng=None, dropout_rng=None,
-                fused=True, kind="bernoulli"):
+                fused=True, kind="bernoulli", n_train=None):
     """Build the paper-style dropout MLP as a ``Sequential``.
 
     Args:
@@ -66,7 +73,13 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
             (``nn.GaussianDropout``, noise variance p / (1 - p)), ``"alpha"``
             (``nn.AlphaDropout``, with SELU activations instead of ReLU) or
             ``"dropconnect"`` (hidden layers are ``nn.DropConnectLinear``, dropping
-            weights with ``p_hidden``; ``mode`` is passed on to them).
+            weights with ``p_hidden``; ``mode`` is passed on to them) or ``"concrete"``
+            (every Linear wrapped in ``nn.ConcreteDropout``, its learned drop
+            probability starting at ``p_input`` / ``p_hidden``; 0 leaves that layer
+            unwrapped).
+        n_train: the number of training examples N, which sets concrete dropout's
+            regulariser (``nn.regularizer_strengths(N, CONCRETE_LENGTH_SCALE)``);
+            required with ``kind="concrete"`` only.
 
     Example::
 
@@ -89,7 +102,9 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         for name, p in (("p_input", p_input), ("p_hidden", p_hidden)))
     fused = check_bool("dropout_mlp: fused", fused)
     kind = check_choice("dropout_mlp: kind", kind, DROPOUT_KINDS)
-    if kind in ("gaussian", "alpha") and mode != "inverted":
+    if kind == "concrete":
+        n_train = check_int("dropout_mlp: n_train", n_train, minimum=1, type_error=ValueError)
+    if kind in ("gaussian", "alpha", "concrete") and mode != "inverted":
         raise ValueError(f"dropout_mlp: {kind} dropout has no test-time scaling rule; "
                          f"mode must be 'inverted', got {mode!r}")
     init_rng = as_generator(rng)
@@ -105,6 +120,9 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
         return [Dropout(p, mode=mode, rng=dropout_rng)]  # bernoulli, and dropconnect's input
 
     activation = SELU if kind == "alpha" else ReLU
+    if kind == "concrete":
+        return _concrete_mlp((in_features,) + hidden + (out_features,), p_input, p_hidden,
+                             max_norm, init, init_rng, dropout_rng, n_train)
     layers = drop(p_input)
     sizes = (in_features,) + hidden
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -120,3 +138,18 @@ def dropout_mlp(in_features, hidden, out_features, *, p_input=0.2, p_hidden=0.5,
     layers.append(Linear(sizes[-1], out_features, max_norm=max_norm, init=init, rng=init_rng))
     model = Sequential(*layers)
     return fuse(model) if fused else model
+
+
+def _concrete_mlp(sizes, p_input, p_hidden, max_norm, init, init_rng, dropout_rng, n_train):
+    """``[ConcreteDropout(Linear) -> ReLU] x L -> ConcreteDropout(Linear)``, as in the paper."""
+    weight_regularizer, dropout_regularizer = regularizer_strengths(n_train,
+                                                                    CONCRETE_LENGTH_SCALE)
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layer = Linear(fan_in, fan_out, max_norm=max_norm, init=init, rng=init_rng)
+        p = p_input if i == 0 else p_hidden
+        if p > 0:
+            layer = ConcreteDropout(layer, weight_regularizer, dropout_regularizer,
+                                    init_min=p, init_max=p, rng=dropout_rng)
+        layers += [layer, ReLU()] if i < len(sizes) - 2 else [layer]
+    return Sequential(*layers)

@@ -39,6 +39,7 @@ from .checks import check_int
 from .data import iterate_minibatches
 from .history import HISTORY_FIELDS, LOSS_CURVE_STEPS
 from .models import dropout_mlp
+from .nn import ConcreteDropout, concrete_dropout_regularization
 from .ops import cross_entropy
 from .optim import SGD
 from .tensor import Tensor
@@ -56,12 +57,13 @@ def make_generators(seed):
     return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
 
 
-def build_model(config, in_features, out_features, init_rng, dropout_rng):
-    """The dropout MLP described by ``config`` (see ``minigrad.models.dropout_mlp``)."""
+def build_model(config, in_features, out_features, init_rng, dropout_rng, n_train=None):
+    """The dropout MLP described by ``config`` (see ``minigrad.models.dropout_mlp``);
+    ``n_train``, the training-set size, sets concrete dropout's regulariser."""
     return dropout_mlp(in_features, config.hidden, out_features, p_input=config.p_input,
                        p_hidden=config.p_hidden, mode=config.dropout_mode,
                        max_norm=config.max_norm, init=config.init, rng=init_rng,
-                       dropout_rng=dropout_rng, kind=config.dropout_kind)
+                       dropout_rng=dropout_rng, kind=config.dropout_kind, n_train=n_train)
 
 
 def evaluate(model, x, y, batch_size=1000):
@@ -128,7 +130,8 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_start=None, on_ep
     Returns:
         ``(model, history)``: history is a list with one dict per epoch, keys
         ``HISTORY_FIELDS``: ``epoch`` (1-based), ``lr`` and ``momentum`` used,
-        ``train_loss`` (mean minibatch cross-entropy with dropout on), ``test_error``
+        ``train_loss`` (mean minibatch cross-entropy with dropout on, plus the
+        regulariser with ``dropout_kind="concrete"``), ``test_error``
         (fraction), ``seconds`` (wall time of the epoch including evaluation) and
         ``samples_per_s`` (training samples per second, evaluation excluded); then
         ``train_loss_curve``, the loss within the epoch: the mean minibatch loss of each
@@ -147,7 +150,9 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_start=None, on_ep
     n_classes = int(max(y_train.max(), y_test.max())) + 1
 
     init_rng, dropout_rng, shuffle_rng = make_generators(config.seed)
-    model = build_model(config, x_train.shape[1], n_classes, init_rng, dropout_rng)
+    model = build_model(config, x_train.shape[1], n_classes, init_rng, dropout_rng,
+                        n_train=len(x_train))
+    regularized = any(isinstance(m, ConcreteDropout) for m in model.modules())
     optimizer = SGD(model.parameters(), lr=config.lr, momentum=config.momentum_start)
     momentum = momentum_schedule(config)
     history, start_epoch = [], 0
@@ -168,6 +173,8 @@ def train(config, dataset, *, checkpoint=None, resume=None, on_start=None, on_ep
         step_losses, loss_sum = [], 0.0
         for step, (xb, yb) in enumerate(batches, 1):
             loss = cross_entropy(model(Tensor(xb)), yb)
+            if regularized:  # concrete dropout: the paper's KL term, every step
+                loss = loss + concrete_dropout_regularization(model)
             step_loss = float(loss.data)
             if not math.isfinite(step_loss):  # the inputs are finite: the weights went bad
                 raise FloatingPointError(_diverged(epoch, optimizer,

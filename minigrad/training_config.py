@@ -88,9 +88,12 @@ class TrainConfig:
             ``minigrad.models.DROPOUT_KINDS``: ``"bernoulli"`` (the papers' dropout),
             ``"gaussian"`` (N(1, p/(1-p)) multiplicative noise, Srivastava et al. 2014,
             section 10), ``"alpha"`` (alpha dropout in a SELU network, Klambauer et
-            al. 2017; ``dropout_mode`` must be ``"inverted"`` for these two) or
-            ``"dropconnect"`` (hidden layers drop weights with ``p_hidden``, a mask per
-            example, Wan et al. 2013; input units are dropped as usual).
+            al. 2017), ``"dropconnect"`` (hidden layers drop weights with ``p_hidden``, a
+            mask per example, Wan et al. 2013; input units are dropped as usual) or
+            ``"concrete"`` (each layer's drop probability learned, starting at
+            ``p_input`` / ``p_hidden``, with the paper's regulariser added to the loss:
+            Gal, Hron & Kendall 2017). ``dropout_mode`` must be ``"inverted"`` for all
+            but Bernoulli dropout and DropConnect.
         max_norm: max-norm bound c on each unit's incoming weights, or None.
         lr: initial learning rate (> 0), PyTorch-style SGD (see the module docstring).
             The default is 0.3; the runs it was chosen from are in
@@ -133,7 +136,8 @@ class TrainConfig:
     dropout_kind: str = _field("bernoulli", partial(check_choice, choices=DROPOUT_KINDS), "model",
                                "the dropout noise: bernoulli (the papers'), gaussian "
                                "(N(1, p/(1-p)), the same variance), alpha (alpha dropout, "
-                               "SELU units) or dropconnect (hidden layers drop weights)",
+                               "SELU units), dropconnect (hidden layers drop weights) or "
+                               "concrete (learned rates)",
                                choices=DROPOUT_KINDS)
     max_norm: float | None = _field(
         3.0, _or_none(_positive), "model",
@@ -172,7 +176,8 @@ class TrainConfig:
         for field in dataclasses.fields(self):
             value = field.metadata["check"](field.name, getattr(self, field.name))
             object.__setattr__(self, field.name, value)
-        if self.dropout_kind in ("gaussian", "alpha") and self.dropout_mode != "inverted":
+        if self.dropout_kind in ("gaussian", "alpha", "concrete") and \
+                self.dropout_mode != "inverted":
             raise ValueError(f"dropout_mode must be 'inverted' with dropout_kind "
                              f"{self.dropout_kind!r} (its noise keeps the mean: nothing to "
                              f"scale at test time), got {self.dropout_mode!r}")
