@@ -281,7 +281,7 @@ def plot(runs, path):
         low = min(100 * min(r["test_error"] for r in run["history"])
                   for run in runs.values() if run["dataset"] == dataset)
         ax.set(xlabel="epoch", ylabel="test error (%)", ylim=(0.8 * low, 2.2 * low),
-               title=dataset + (" (dotted: paper's Table 2)" if dataset == "mnist" else ""))
+               title=dataset + (" (dotted: the papers' figures)" if dataset == "mnist" else ""))
     figures.save(plt, fig, axes[0], path)
 
 
