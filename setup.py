@@ -150,4 +150,7 @@ def extensions():
                      force=True)
 
 
-setup(ext_modules=extensions())
+# Compile the kernels in parallel, one job per core (pip runs build_ext without -j; each
+# kernel is its own compiler process, so the build of ten kernels takes about half as long
+# on two cores). An explicit ``build_ext -j N`` on the command line still wins.
+setup(ext_modules=extensions(), options={"build_ext": {"parallel": os.cpu_count() or 1}})
