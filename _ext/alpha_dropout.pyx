@@ -27,7 +27,7 @@ from cython.parallel cimport prange
 from libc.stdint cimport uint8_t, uint64_t
 
 from chunks cimport n_chunks
-from elementwise cimport dropout_keep
+from elementwise cimport dropout_keep, select
 
 # Elements per thread below which an extra thread does not pay (dropout's, measured on
 # 2 cores for a loop of the same cost).
@@ -38,9 +38,10 @@ cdef inline floating alpha_value(floating x, bint keep, floating alpha_prime, fl
                                  floating a) noexcept nogil:
     """One unit of alpha dropout: ``((x if keep else alpha') + shift) * a``.
 
-    A dropped unit never reads ``x`` (NaN or inf there is removed with the unit).
+    A dropped unit's value does not depend on ``x`` (NaN or inf there is removed with
+    the unit); the choice is a branch-free ``select`` (see ``elementwise.pxd``).
     """
-    return ((x if keep else alpha_prime) + shift) * a
+    return (select(keep, x, alpha_prime) + shift) * a
 
 
 cdef void _alpha_dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1] mask,

@@ -29,7 +29,7 @@ from cython.parallel cimport prange
 from libc.stdint cimport uint8_t, uint64_t
 
 from chunks cimport n_chunks
-from elementwise cimport dropout_keep
+from elementwise cimport dropout_keep, select
 
 # Elements per thread below which an extra thread does not pay (measured on 2 cores).
 cdef Py_ssize_t MIN_PER_THREAD = 8192
@@ -47,7 +47,7 @@ cdef void _dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1
         # Loaded and scaled for every element, so that what remains is a select, which
         # vectorises without masked loads (AVX2) and needs no unpredictable branch.
         scaled = x[i] * scale
-        out[i] = scaled if keep else 0
+        out[i] = select(keep, scaled, 0)
 
 
 cdef void _dropout_backward(const floating[::1] grad_out, const uint8_t[::1] mask,
@@ -57,7 +57,7 @@ cdef void _dropout_backward(const floating[::1] grad_out, const uint8_t[::1] mas
     cdef floating scaled
     for i in range(start, stop):
         scaled = grad_out[i] * scale  # unconditionally: see _dropout_forward
-        grad_in[i] = scaled if mask[i] else 0
+        grad_in[i] = select(mask[i], scaled, 0)
 
 
 def dropout_forward(const floating[::1] x, floating[::1] out, uint8_t[::1] mask,

@@ -19,6 +19,49 @@ cdef inline floating relu_value(floating x) noexcept nogil:
     return 0 if x <= 0 else x
 
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* c ? a : b by bit operations: (a & m) | (b & ~m), m all ones or all zeros.
+     * Where a loop is not vectorised (the 64-bit hash of dropout on AVX2, which has no
+     * 64-bit vector multiply), GCC compiles ``c ? a : b`` on floats to a branch, and a
+     * random keep-mask mispredicts it half the time at p = 0.5 (measured on a Zen 1:
+     * dropout's forward 8.0 instead of 2.8 ns per element, its backward 5.6 instead
+     * of 0.27). Bit for bit the same result as the plain select. */
+    static inline float mg_select_f(int c, float a, float b) {
+        uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)(c != 0);
+        memcpy(&ua, &a, sizeof ua);
+        memcpy(&ub, &b, sizeof ub);
+        ua = (ua & m) | (ub & ~m);
+        memcpy(&a, &ua, sizeof ua);
+        return a;
+    }
+    static inline double mg_select_d(int c, double a, double b) {
+        uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
+        memcpy(&ua, &a, sizeof ua);
+        memcpy(&ub, &b, sizeof ub);
+        ua = (ua & m) | (ub & ~m);
+        memcpy(&a, &ua, sizeof ua);
+        return a;
+    }
+    """
+    float mg_select_f(int c, float a, float b) noexcept nogil
+    double mg_select_d(int c, double a, double b) noexcept nogil
+
+
+cdef inline floating select(bint c, floating a, floating b) noexcept nogil:
+    """``a if c else b`` without a branch (see the C above): the selects of dropout.
+
+    Every bit of the chosen value passes unchanged (NaN payloads, -0.0), so a dropped
+    unit is exactly ``b`` (+0.0) whatever ``a`` is, as with the plain select.
+    """
+    if floating is float:
+        return mg_select_f(c, a, b)
+    else:
+        return mg_select_d(c, a, b)
+
+
 cdef inline uint64_t splitmix64(uint64_t seed, uint64_t index) noexcept nogil:
     """SplitMix64's output for counter ``index`` of stream ``seed`` (Steele, Lea & Flood 2014).
 

@@ -31,6 +31,8 @@ Design notes
 from cython cimport floating
 from cython.parallel cimport prange
 
+from elementwise cimport select
+
 # Elements per thread below which an extra thread does not pay (as for relu.pyx).
 cdef Py_ssize_t MIN_PER_THREAD = 32768
 # Column chunks are whole multiples of this many elements (64 bytes of float32), so
@@ -55,11 +57,11 @@ cdef void _backward_columns(const floating* grad_out, const floating* y, floatin
         if slope:
             for j in range(j0, j1):
                 scaled = grad_out[row + j] * y[row + j]
-                grad_in[row + j] = scaled if y[row + j] == y[row + j] else 0
+                grad_in[row + j] = select(y[row + j] == y[row + j], scaled, 0)
         else:
             for j in range(j0, j1):
                 scaled = grad_out[row + j] * scale
-                grad_in[row + j] = scaled if y[row + j] > 0 else 0
+                grad_in[row + j] = select(y[row + j] > 0, scaled, 0)
         if grad_bias == NULL:
             continue
         if i == 0:

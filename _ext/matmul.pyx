@@ -75,7 +75,7 @@ from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from elementwise cimport dropout_keep, relu_value
+from elementwise cimport dropout_keep, relu_value, select
 
 ctypedef fused floating:
     float
@@ -302,7 +302,7 @@ cdef void apply_epilogue(const Epilogue* epi, floating* c, Py_ssize_t n,
             first = <uint64_t>(i * n + col0)       # the C-order index of row[0]
             for j in range(cols):
                 scaled = row[j] * scale  # for every element, as in dropout.pyx: a select
-                row[j] = scaled if dropout_keep(seed, first + <uint64_t>j, threshold) else 0
+                row[j] = select(dropout_keep(seed, first + <uint64_t>j, threshold), scaled, 0)
         if epi.noise != NULL:
             noise_row = <floating*>epi.noise + i * n + col0
             for j in range(cols):

@@ -18,7 +18,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from chunks cimport n_chunks
-from elementwise cimport relu_value
+from elementwise cimport relu_value, select
 
 # Elements per thread below which an extra thread does not pay (measured on 2 cores).
 cdef Py_ssize_t MIN_PER_THREAD = 32768
@@ -35,7 +35,7 @@ cdef void _relu_backward(const floating[::1] grad_out, const floating[::1] y,
                          floating[::1] grad_in, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(start, stop):
-        grad_in[i] = grad_out[i] if y[i] > 0 else 0
+        grad_in[i] = select(y[i] > 0, grad_out[i], 0)
 
 
 def relu_forward(const floating[::1] x, floating[::1] out, int n_threads):
