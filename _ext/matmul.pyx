@@ -40,7 +40,8 @@ Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
   accumulators out of 32 registers (the tile shape was chosen by measurement: see
   gemm_microkernel.h and docs/KERNELS.md). Without AVX-512 (16 vector registers)
   6 x 2 vectors.
-* ``KC`` = 256: a B micro-panel (KC x NR, 64 KiB float32) is reused by every A panel
+* ``KC`` = 256 at most: the inner dimension is cut into equal slices of at most KC
+  (``slice_length``: 784 = 4 x 196, not 3 x 256 + 16). A B micro-panel (KC x NR, 64 KiB float32) is reused by every A panel
   of the block, an A micro-panel (MR x KC, 6 KiB) sits in L1 while it is used. The B
   panel is bigger than L1, so it streams from L2: 256 bytes per 24 vector FMAs, well
   within L2 bandwidth. Longer slices mean fewer passes over C; among the lengths
@@ -57,8 +58,8 @@ own buffers (one malloc for all, freed before returning), so tasks never synchro
 
 Determinism: threads split the *output* (column blocks, then row groups), never the
 inner dimension. Each element of C is computed by the same micro-kernel arithmetic:
-a sum over each KC slice in k order, and the slices added to C in k order. KC does not
-depend on the thread count, so results are bit-identical for any ``n_threads``.
+a sum over each slice in k order, and the slices added to C in k order. The slices
+depend on k alone, not on the thread count, so results are bit-identical for any ``n_threads``.
 
 Epilogue (``fused_linear_forward``): a dense layer's forward is ``dropout(relu(X @ W + b))``.
 Run separately, each of the three steps is a full pass over C from memory (plus an
@@ -312,6 +313,18 @@ cdef void apply_epilogue(const Epilogue* epi, floating* c, Py_ssize_t n,
                 noise_row[j] = r if a > 0 else <floating>NAN
 
 
+cdef inline Py_ssize_t slice_length(Py_ssize_t k) noexcept nogil:
+    """The length of the inner-dimension slices of a product with inner dimension ``k``.
+
+    As many slices as ``KC`` needs, of (nearly) equal length: 784 = 4 x 196, not
+    3 x 256 + 16, whose short last slice would pay a whole pass over C for 16 steps
+    of k. Rounded up to a multiple of 16 (so every packed block stays 64-byte
+    aligned), at most ``KC``. It depends on ``k`` alone, never on the threads.
+    """
+    cdef Py_ssize_t even = cdiv(k, cdiv(k, KC))
+    return min(<Py_ssize_t>KC, cdiv(even, 16) * 16)
+
+
 cdef void gemm_task(const floating* a, Py_ssize_t lda, bint trans_a,
                     const floating* b, Py_ssize_t ldb, bint trans_b,
                     floating* c, Py_ssize_t ldc, Py_ssize_t k,
@@ -325,9 +338,10 @@ cdef void gemm_task(const floating* a, Py_ssize_t lda, bint trans_a,
     KC slice, while that block of C is still in cache.
     """
     cdef Py_ssize_t qk, qi, k0, kc, i0, rows
-    for qk in range(cdiv(k, KC)):            # KC slices strictly in k order
-        k0 = qk * KC
-        kc = min(<Py_ssize_t>KC, k - k0)
+    cdef Py_ssize_t step = slice_length(k)
+    for qk in range(cdiv(k, step)):          # slices strictly in k order
+        k0 = qk * step
+        kc = min(step, k - k0)
         pack_b(b, ldb, trans_b, k0, kc, col0, cols, bpack)
         for qi in range(cdiv(row_end - row_begin, MC)):
             i0 = row_begin + qi * MC
