@@ -23,9 +23,11 @@ Example::
         stats = interleaved({"numpy": lambda: a @ b, "mine": lambda: mine(a, b)})
     print(stats["mine"].median, stats["numpy"].median)
 """
+import json
 import math
 import os
 import statistics
+import sys
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -136,6 +138,34 @@ def without_openblas_overrides(env):
     """``(env without OPENBLAS_OVERRIDES, {removed variable: its value})``."""
     removed = {k: env[k] for k in OPENBLAS_OVERRIDES if k in env}
     return {k: v for k, v in env.items() if k not in removed}, removed
+
+
+# Set by ``reexec_without_openblas_overrides`` in the new process: what it removed (JSON)
+REMOVED_OVERRIDES_VAR = "BENCH_REMOVED_OPENBLAS_OVERRIDES"
+
+
+def reexec_without_openblas_overrides():
+    """If any of OPENBLAS_OVERRIDES is set, run this program again without them, now.
+
+    For a bench script that times numpy in its own process: OpenBLAS reads the variables
+    when numpy loads it, so unsetting them in ``os.environ`` would change nothing; the
+    process replaces itself (``os.execve``, the same interpreter, flags and arguments)
+    with one started without them. What was removed is left in the new process's
+    REMOVED_OVERRIDES_VAR (see ``removed_openblas_overrides``). Call it only in a program
+    run from the command line: everything the process did before is lost.
+    """
+    env, removed = without_openblas_overrides(os.environ)
+    if not removed:
+        return
+    print(f"{os.path.basename(sys.argv[0])}: running again without {removed}, so that "
+          "numpy's OpenBLAS picks its own kernels for this CPU", flush=True)
+    env[REMOVED_OVERRIDES_VAR] = json.dumps(removed)
+    os.execve(sys.executable, sys.orig_argv, env)
+
+
+def removed_openblas_overrides():
+    """The OpenBLAS overrides that ``reexec_without_openblas_overrides`` removed ({} if none)."""
+    return json.loads(os.environ.get(REMOVED_OVERRIDES_VAR, "{}"))
 
 
 def blas_architecture(info):
