@@ -313,7 +313,7 @@ def jax_functions(sizes, p_input=P_INPUT, p_hidden=P_HIDDEN, max_norm=MAX_NORM):
         return w * jnp.where(norms > max_norm, max_norm / norms, 1.0)
 
     def step(params, velocities, key, x, y):
-        key, sub = jax.random.split(key)
+        key, sub = jax_step_keys(key)
         (loss, _), grads = grad_fn(params, sub, x, y)
         velocities = jax.tree.map(lambda v, g: MOMENTUM * v + g, velocities, grads)
         params = jax.tree.map(lambda p, v: p - LR * v, params, velocities)
@@ -322,6 +322,12 @@ def jax_functions(sizes, p_input=P_INPUT, p_hidden=P_HIDDEN, max_norm=MAX_NORM):
         return params, velocities, key, loss
 
     return loss_and_masks, jax.jit(step, donate_argnums=(0, 1))
+
+
+def jax_step_keys(key):
+    """``(next step's key, this step's dropout key)``: how the JAX step splits its key."""
+    import jax
+    return tuple(jax.random.split(key))
 
 
 def build_jax(sizes, threads, max_norm=MAX_NORM, p_input=P_INPUT, p_hidden=P_HIDDEN,
@@ -839,29 +845,32 @@ def check_minigrad_masks(sizes, x, y):
 
 
 def check_jax_masks(sizes, x, y):
-    """Assert that JAX's dropout is HandMLP's: JAX's masks replayed in HandMLP give JAX's
-    loss and gradients; and that the jitted step draws new masks every step: from the
-    same parameters, the key a step returns gives another loss than the key it was
-    given, and that key again gives the same loss."""
+    """Assert that the jitted JAX step's dropout is HandMLP's and is drawn afresh.
+
+    One step from zero velocities leaves the gradients in the velocities (v = 0 m + g):
+    with the step's masks (``loss_and_masks`` at the step's dropout key) replayed in
+    HandMLP, they and the step's loss are HandMLP's. From the same weights, the key the
+    step returns gives another loss (new masks) and the key it was given the same one.
+    """
     import jax
     import jax.numpy as jnp
     hand = HandMLP(sizes)
     loss_and_masks, step = jax_functions(sizes)
     params = lambda: [(jnp.array(w), jnp.array(b)) for w, b in zip(hand.W, hand.b)]  # noqa: E731
+    zeros = lambda: jax.tree.map(jnp.zeros_like, params())  # noqa: E731
     jx, jy, key = jnp.asarray(x), jnp.asarray(y.astype(np.int32)), jax.random.key(DROPOUT_SEED)
-    (loss, masks), grads = jax.value_and_grad(loss_and_masks, has_aux=True)(params(), key, jx, jy)
+    _, grads, next_key, loss = step(params(), zeros(), key, jx, jy)
+    masks = jax.jit(loss_and_masks)(params(), jax_step_keys(key)[1], jx, jy)[1]
     loss_h, dW, db, _ = hand.loss_and_grads(x, y, [np.asarray(m) for m in masks])
     assert math.isclose(float(loss), float(loss_h), rel_tol=1e-5), (float(loss), loss_h)
     for i, (gw, gb) in enumerate(grads):
         np.testing.assert_allclose(np.asarray(gw), dW[i], rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(np.asarray(gb), db[i], rtol=1e-4, atol=1e-6)
-    zeros = lambda: jax.tree.map(jnp.zeros_like, params())  # noqa: E731
-    *_, next_key, first = step(params(), zeros(), key, jx, jy)
     second, again = (float(step(params(), zeros(), k, jx, jy)[3]) for k in (next_key, key))
-    assert second != float(first) and again == float(first), (first, second, again)
-    print(f"ok: JAX's dropout masks replayed in hand numpy give JAX's loss "
-          f"({float(loss):.6f}) and gradients; the step's next key draws new masks "
-          f"(loss {float(first):.6f}, then {second:.6f} from the same weights)")
+    assert second != float(loss) and again == float(loss), (float(loss), second, again)
+    print(f"ok: the JAX step's dropout masks replayed in hand numpy give its loss "
+          f"({float(loss):.6f}) and gradients; its next key draws new masks "
+          f"(loss {second:.6f} from the same weights)")
 
 
 def keep_rates(lib, sizes=(784, 1024, 10), batch=256):
@@ -875,7 +884,8 @@ def keep_rates(lib, sizes=(784, 1024, 10), batch=256):
         import jax
         loss_and_masks, _ = jax_functions(sizes)
         params = [(w, b) for w, b in zip(hand.W, hand.b)]
-        masks = loss_and_masks(params, jax.random.key(DROPOUT_SEED), x, y.astype(np.int32))[1]
+        masks = jax.jit(loss_and_masks)(params, jax.random.key(DROPOUT_SEED), x,
+                                        y.astype(np.int32))[1]
     return [float(np.mean(m)) for m in masks]
 
 
