@@ -352,7 +352,10 @@ def print_row(row, libs, limit=None):
 
 
 def markdown_table(rows, libs, limit=None):
-    fraction_libs = ("minigrad", "numpy")
+    """The rows as Markdown: rates, minigrad's ratios, and (when some row is in GFLOP/s)
+    minigrad's and numpy's fractions of the FMA ``limit``."""
+    has_gemm = any(row["unit"] == "GFLOP/s" for row in rows)
+    fraction_libs = ("minigrad", "numpy") if has_gemm else ()
     head = (["op", "threads", "unit"] + libs + [f"minigrad/{lib}" for lib in libs[1:]]
             + [f"{lib} % of FMA limit" for lib in fraction_libs])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

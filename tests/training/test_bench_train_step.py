@@ -137,6 +137,22 @@ def test_a_script_starts_again_without_the_openblas_overrides(tmp_path):
     assert out[3] == "None {'OPENBLAS_CORETYPE': 'Haswell'}"
 
 
+def test_kernel_bench_gives_gemm_rows_the_fraction_of_the_limit(fma, timing):
+    kernels = bench_script("bench_kernels")
+    stats = {"minigrad": timing.Stats(0.001, 0.001, 0.001, [0.001]),
+             "numpy": timing.Stats(0.002, 0.002, 0.002, [0.002])}
+    gemm = {"op": "X@W", "threads": 2, "unit": "GFLOP/s", "work": 40e6, "stats": stats}
+    relu = {"op": "relu", "threads": 1, "unit": "Melem/s", "work": 1e6, "stats": stats}
+    # 40 and 20 GFLOP/s on 2 threads against the 2-core limit of 80
+    table = kernels.markdown_table([gemm, relu], ["minigrad", "numpy"],
+                                   fma.parse_numbers("40,80", cores=2)).splitlines()
+    assert table[0].endswith("| minigrad % of FMA limit | numpy % of FMA limit |")
+    assert table[2].endswith("| 2.00 | 50% | 25% |") and table[3].endswith("| 2.00 | - | - |")
+    assert kernels.markdown_table([gemm], ["minigrad", "numpy"], None).endswith("| - | - |")
+    # a table without GEMM rows has no fraction columns
+    assert "FMA" not in kernels.markdown_table([relu], ["minigrad", "numpy"], None)
+
+
 def test_busy_threads_counts_threads_above_the_threshold(timing):
     before = {"1": 0.0, "2": 5.0}
     after = {"1": 0.9, "2": 5.04, "3": 0.2}  # a thread that started meanwhile counts from 0
@@ -166,3 +182,10 @@ def test_jax_dropout_is_hand_numpys_and_fresh_every_step(ts, tiny_batch):
 def test_jax_keep_rates(ts):
     pytest.importorskip("jax")
     ts.check_keep_rates(["jax"])
+
+
+def test_the_docstring_examples_run(ts, fma):
+    import doctest
+    for module in (ts, fma):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
