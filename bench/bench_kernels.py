@@ -5,6 +5,7 @@ Usage::
     python bench/bench_kernels.py                 # full run (about 1-2 minutes)
     python bench/bench_kernels.py --quick         # smoke test
     python bench/bench_kernels.py --json out.json --markdown out.md
+    python bench/bench_kernels.py --fma-limit 40.1,79.8   # the FMA limit, measured earlier
 
 What is compared (float32, at 1 and 2 threads, every library pinned to that count):
 
@@ -22,11 +23,24 @@ What is compared (float32, at 1 and 2 threads, every library pinned to that coun
   numpy and torch run the same steps one by one. bench_fused.py compares minigrad's
   fused and unfused forms.
 
+Every GFLOP/s row also gives minigrad's and numpy's rate as a fraction of the machine's
+fp32 FMA limit at that thread count (``fma_limit.py``: measured by
+``../shared/tools/fma_peak.py`` when that exists, or given by ``--fma-limit`` /
+``--fma-peak``; otherwise "-").
+
+numpy runs in this process, so the script must start without the OpenBLAS kernel
+overrides (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE; they force AVX2 kernels on an AVX-512
+CPU): when run from the command line with either set, ``run`` starts the script again
+without them (``timing.reexec_without_openblas_overrides``) and says so; the kernel that
+OpenBLAS picked (threadpoolctl's ``architecture``) is printed and named in the table's
+header. bench_dropout_family.py, which runs through ``run`` too, gets the same.
+
 Contenders are interleaved, warmed up, and summarised by median and min-max spread over
 the repeats (see timing.py). Run it on a quiet machine: load average is printed before
 and after, and a busy second core ruins two-thread figures.
 """
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -37,7 +51,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from timing import blas_info, cpu_model, interleaved, load_average, pinned_threads  # noqa: E402
+import fma_limit  # noqa: E402
+from timing import (blas_architecture, blas_info, cpu_label, cpu_model,  # noqa: E402
+                    interleaved, load_average, pinned_threads, reexec_without_openblas_overrides,
+                    removed_openblas_overrides, without_openblas_overrides)
 
 from which_minigrad import describe, import_minigrad  # noqa: E402
 
@@ -190,12 +207,14 @@ def fmt_load(load):
 
 def describe_environment():
     """A dict of everything needed to interpret the numbers."""
-    model, cores = cpu_model()
+    _, cores = cpu_model()
     env = {
-        "cpu": model, "cores": cores, "python": platform.python_version(),
+        "cpu": cpu_label(), "cores": cores, "python": platform.python_version(),
         "minigrad_imported": describe(minigrad),
         "minigrad_backend": minigrad.backend_info(),
         "numpy_blas": blas_info(),
+        "openblas_overrides_removed": removed_openblas_overrides(),
+        "openblas_overrides_left": without_openblas_overrides(os.environ)[1],
         "torch": (None if torch is None else
                   {"version": torch.__version__, "default_threads": torch.get_num_threads()}),
     }
@@ -209,7 +228,13 @@ def parse_args(description, argv):
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--json", metavar="PATH", help="write all results as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the result table as Markdown")
+    fma_limit.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.fma_limit:
+        try:
+            fma_limit.parse_numbers(args.fma_limit)
+        except ValueError as e:
+            parser.error(str(e))
     repeats, sample_time = (5, 0.005) if args.quick else (15, 0.03)
     return args, repeats, sample_time, [int(t) for t in args.threads.split(",")]
 
@@ -232,15 +257,25 @@ def run(sources, description, argv=None):
 
     A source is a function ``source(rng) -> {op: (unit, work, {library: callable})}``,
     called once per thread count; ``work / seconds`` is the rate printed in ``unit``.
+    Run from the command line (``argv`` None), it first starts the program again without
+    the OpenBLAS overrides, if any is set (module docstring).
     """
+    if argv is None:
+        reexec_without_openblas_overrides()
     args, repeats, sample_time, threads = parse_args(description, argv)
+    limit = fma_limit.resolve(args.fma_limit, args.fma_peak,
+                              default_script=None if args.quick else fma_limit.SHARED_PROBE)
     env = describe_environment()
     env["load_before"] = load_average()
+    env["fma_limit"] = limit and dataclasses.asdict(limit)
     print(env["minigrad_imported"])
     print("minigrad backend_info:", json.dumps(env["minigrad_backend"], indent=1))
     print("numpy", np.__version__, "BLAS:", env["numpy_blas"])
+    print("OpenBLAS overrides removed:", env["openblas_overrides_removed"] or "none",
+          "; still set:", env["openblas_overrides_left"] or "none")
     print("torch:", env["torch"] if torch is not None else "not installed")
-    print(f"CPU: {env['cpu']}, {env['cores']} cores; load average before: {fmt_load(env['load_before'])}")
+    print(fma_limit.describe(limit))
+    print(f"CPU: {env['cpu']}; load average before: {fmt_load(env['load_before'])}")
     print(f"repeats {repeats}, >= {sample_time * 1000:.0f} ms per sample, "
           f"{SETTLE_SECONDS * 1000:.0f} ms settle pause before each multi-thread sample; "
           "figures: median [slowest-fastest]\n")
@@ -259,27 +294,30 @@ def run(sources, description, argv=None):
                                         settle=settle)
                     rows.append({"kind": source.__name__, "op": op, "threads": n_threads,
                                  "unit": unit, "work": work, "stats": stats})
-                    print_row(rows[-1], libs)
+                    print_row(rows[-1], libs, limit)
     env["load_after"] = load_average()
     print(f"\nload average after: {fmt_load(env['load_after'])}")
-    save_results(args, env, rows, libs, repeats)
+    save_results(args, env, rows, libs, repeats, limit)
 
 
 def main(argv=None):
     run([matmul_rows, elementwise_rows, fused_contenders], __doc__.split("\n\n")[0], argv)
 
 
-def save_results(args, env, rows, libs, repeats):
+def save_results(args, env, rows, libs, repeats, limit):
     """Print the Markdown table; write it (``--markdown``) and every sample (``--json``)."""
-    table = markdown_table(rows, libs)
+    table = markdown_table(rows, libs, limit)
     print("\n" + table)
     if args.markdown:
         kernels = env["minigrad_backend"]["kernels"]
+        arch = blas_architecture(env["numpy_blas"])
         with open(args.markdown, "w") as f:
-            f.write(f"CPU: {env['cpu']}, {env['cores']} cores; load average before "
+            f.write(f"CPU: {env['cpu']}; {fma_limit.describe(limit)}; numpy's OpenBLAS "
+                    f"kernels: {arch or 'unknown'}; load average before "
                     f"{fmt_load(env['load_before'])}, after {fmt_load(env['load_after'])}; "
                     f"minigrad kernels: {kernels}; figures: median [slowest-fastest] "
-                    f"over {repeats} repeats.\n\n{table}\n")
+                    f"over {repeats} repeats; % of FMA limit: of the fp32 limit at the "
+                    f"row's thread count.\n\n{table}\n")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, "results": [
@@ -293,16 +331,33 @@ def unit_scale(row):
     return 1e9 if row["unit"].startswith("G") else 1e6  # GFLOP/s, Gconn/s; else M...
 
 
-def print_row(row, libs):
+def fma_fractions(row, limit, libs=("minigrad", "numpy")):
+    """``{lib: "52%"}``: each of ``libs``' median rate in a GFLOP/s row as a fraction of the
+    FMA limit at the row's thread count; "-" for other units or without a limit."""
+    s = row["stats"]
+    return {lib: fma_limit.fmt_fraction(
+                fma_limit.fraction_at(limit, row["work"] / s[lib].median / 1e9, row["threads"])
+                if row["unit"] == "GFLOP/s" and lib in s else None)
+            for lib in libs}
+
+
+def print_row(row, libs, limit=None):
     s, work, unit = row["stats"], row["work"], unit_scale(row)
     cells = "  ".join(f"{lib} {fmt_rate(s[lib], work, unit)}" for lib in libs if lib in s)
     ratios = "  ".join(f"mg/{lib} {ratio(s[lib].median, s['minigrad'].median):.2f}"
                        for lib in libs[1:] if lib in s)
-    print(f"{row['threads']}t {row['op']:<34} {row['unit']}: {cells}  |  {ratios}", flush=True)
+    fractions = "  ".join(f"{lib} {frac}" for lib, frac in fma_fractions(row, limit).items())
+    print(f"{row['threads']}t {row['op']:<34} {row['unit']}: {cells}  |  {ratios}"
+          + (f"  |  of FMA limit: {fractions}" if row["unit"] == "GFLOP/s" else ""), flush=True)
 
 
-def markdown_table(rows, libs):
-    head = ["op", "threads", "unit"] + libs + [f"minigrad/{lib}" for lib in libs[1:]]
+def markdown_table(rows, libs, limit=None):
+    """The rows as Markdown: rates, minigrad's ratios, and (when some row is in GFLOP/s)
+    minigrad's and numpy's fractions of the FMA ``limit``."""
+    has_gemm = any(row["unit"] == "GFLOP/s" for row in rows)
+    fraction_libs = ("minigrad", "numpy") if has_gemm else ()
+    head = (["op", "threads", "unit"] + libs + [f"minigrad/{lib}" for lib in libs[1:]]
+            + [f"{lib} % of FMA limit" for lib in fraction_libs])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         s, work, unit = row["stats"], row["work"], unit_scale(row)
@@ -310,6 +365,7 @@ def markdown_table(rows, libs):
         cells += [fmt_rate(s[lib], work, unit).strip() if lib in s else "-" for lib in libs]
         cells += [f"{ratio(s[lib].median, s['minigrad'].median):.2f}" if lib in s else "-"
                   for lib in libs[1:]]
+        cells += list(fma_fractions(row, limit, fraction_libs).values())
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

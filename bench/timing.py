@@ -9,6 +9,8 @@ The rules they encode (see BENCHMARKING notes in bench/README.md):
 * report the median over repeats and the min-max spread, never a single number;
 * pin the thread count of *every* library in the comparison, and print it;
 * record the load average before and after;
+* let numpy's OpenBLAS pick its own kernels (``without_openblas_overrides``) and print
+  the ``architecture`` it got;
 * with several threads, let the previous contender's thread pool go to sleep before
   timing the next one (``settle``): OpenBLAS's idle workers busy-wait for about 0.1 s
   (2**28 cycles) after each call, and a kernel timed in that window shares its cores
@@ -21,9 +23,11 @@ Example::
         stats = interleaved({"numpy": lambda: a @ b, "mine": lambda: mine(a, b)})
     print(stats["mine"].median, stats["numpy"].median)
 """
+import json
 import math
 import os
 import statistics
+import sys
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -123,6 +127,52 @@ def blas_info():
             for i in threadpool_info()]
 
 
+# Variables that make OpenBLAS run kernels other than the ones it would pick for this CPU:
+# the development machines set OPENBLAS_CORETYPE=Haswell (and OPENBLAS_L2_SIZE), which
+# forces AVX2 kernels on an AVX-512 CPU (bench/README.md). OpenBLAS reads them once, when
+# numpy loads it, so a contender measured with real OpenBLAS needs its own process.
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def without_openblas_overrides(env):
+    """``(env without OPENBLAS_OVERRIDES, {removed variable: its value})``."""
+    removed = {k: env[k] for k in OPENBLAS_OVERRIDES if k in env}
+    return {k: v for k, v in env.items() if k not in removed}, removed
+
+
+# Set by ``reexec_without_openblas_overrides`` in the new process: what it removed (JSON)
+REMOVED_OVERRIDES_VAR = "BENCH_REMOVED_OPENBLAS_OVERRIDES"
+
+
+def reexec_without_openblas_overrides():
+    """If any of OPENBLAS_OVERRIDES is set, run this program again without them, now.
+
+    For a bench script that times numpy in its own process: OpenBLAS reads the variables
+    when numpy loads it, so unsetting them in ``os.environ`` would change nothing; the
+    process replaces itself (``os.execve``, the same interpreter, flags and arguments)
+    with one started without them. What was removed is left in the new process's
+    REMOVED_OVERRIDES_VAR (see ``removed_openblas_overrides``). Call it only in a program
+    run from the command line: everything the process did before is lost.
+    """
+    env, removed = without_openblas_overrides(os.environ)
+    if not removed:
+        return
+    print(f"{os.path.basename(sys.argv[0])}: running again without {removed}, so that "
+          "numpy's OpenBLAS picks its own kernels for this CPU", flush=True)
+    env[REMOVED_OVERRIDES_VAR] = json.dumps(removed)
+    os.execve(sys.executable, sys.orig_argv, env)
+
+
+def removed_openblas_overrides():
+    """The OpenBLAS overrides that ``reexec_without_openblas_overrides`` removed ({} if none)."""
+    return json.loads(os.environ.get(REMOVED_OVERRIDES_VAR, "{}"))
+
+
+def blas_architecture(info):
+    """The OpenBLAS kernel ``architecture`` in a ``blas_info()`` list, or None."""
+    return next((i.get("architecture") for i in info if i.get("architecture")), None)
+
+
 def limit_blas_threads(n):
     """Limit numpy's BLAS (and any OpenMP runtime) to ``n`` threads, now, by threadpoolctl.
 
@@ -169,22 +219,46 @@ def load_average():
         return None
 
 
-def cpu_model():
-    """The CPU model name and the number of cores this process may use."""
-    model = "unknown"
+def cpu_fields():
+    """The first processor's fields in /proc/cpuinfo (``model name``, ``cpu family``, ...)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
+                if not line.strip():
                     break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
+    return fields
+
+
+def cpu_model():
+    """The CPU model name and the number of cores this process may use."""
+    model = cpu_fields().get("model name", "unknown")
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count()
     return model, cores
+
+
+# AMD's family numbers (what lscpu prints as "CPU family") of the cores seen on these machines
+AMD_FAMILIES = {"23": "Zen 1/2", "25": "Zen 3/4", "26": "Zen 5"}
+
+
+def cpu_label():
+    """The CPU for a table's header: lscpu's model name, family and model, and cores.
+
+    e.g. ``'AMD EPYC (family 23 model 1, Zen 1/2), 2 cores'``: the model name alone
+    ("AMD EPYC") does not tell a Zen 1 from a Zen 5, the family does.
+    """
+    fields, (model, cores) = cpu_fields(), cpu_model()
+    family = fields.get("cpu family", "?")
+    zen = AMD_FAMILIES.get(family) if fields.get("vendor_id") == "AuthenticAMD" else None
+    return (f"{model} (family {family} model {fields.get('model', '?')}"
+            f"{', ' + zen if zen else ''}), {cores} cores")
 
 
 def cpu_busy_seconds():
@@ -208,3 +282,31 @@ def cpu_busy_seconds():
     user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
     steal = ticks[7] if len(ticks) > 7 else 0
     return (user + nice + system + irq + softirq) / hz, steal / hz
+
+
+def thread_cpu_seconds():
+    """``{thread id: CPU seconds}`` of every thread of this process, from /proc/self/task.
+
+    Two readings around a measurement show how many threads did the work: a library
+    pinned to one thread should show one busy thread, not a pool sharing one core.
+    Returns {} where /proc is missing.
+    """
+    hz, seconds = os.sysconf("SC_CLK_TCK"), {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return {}
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # the name may hold spaces
+        except OSError:  # the thread ended meanwhile
+            continue
+        seconds[tid] = (int(fields[11]) + int(fields[12])) / hz  # utime + stime
+    return seconds
+
+
+def busy_threads(before, after, wall, threshold=0.05):
+    """How many threads used more than ``threshold`` of ``wall`` seconds of CPU between the
+    ``thread_cpu_seconds()`` readings ``before`` and ``after``."""
+    return sum((cpu - before.get(tid, 0.0)) > threshold * wall for tid, cpu in after.items())
