@@ -74,7 +74,7 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport NAN
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from elementwise cimport dropout_keep, relu_value, select
 
@@ -208,6 +208,11 @@ cdef void pack_b(const floating* b, Py_ssize_t ldb, bint trans, Py_ssize_t k0,
             for j in range(w, nr):
                 for p in range(kc):
                     panel[p * nr + j] = 0
+        elif w == nr:
+            # A full panel: NR contiguous values per step of k, a fixed-size copy (a few
+            # vector moves) instead of a loop whose trip count the compiler cannot see.
+            for p in range(kc):
+                memcpy(panel + p * nr, b + (k0 + p) * ldb + c, nr * sizeof(floating))
         else:
             for p in range(kc):
                 src = b + (k0 + p) * ldb + c
