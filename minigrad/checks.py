@@ -76,6 +76,8 @@ def _shown(number):
 
 def check_bool(name, value):
     """Return ``value`` as a bool if it is ``True``/``False`` (or a numpy bool), else TypeError."""
+    if value is True or value is False:  # the common case first: these run per op call
+        return value
     if not isinstance(value, _BOOL_TYPES):
         raise _refuse(TypeError, name, "a bool", _kind(value))
     return bool(value)
@@ -86,7 +88,8 @@ def check_int(name, value, minimum=None, maximum=None, *, type_error=TypeError):
 
     A wrong kind raises ``type_error``; a bound broken raises ValueError naming that bound.
     """
-    if isinstance(value, _BOOL_TYPES) or not isinstance(value, _INT_TYPES):
+    if type(value) is not int and (isinstance(value, _BOOL_TYPES)
+                                   or not isinstance(value, _INT_TYPES)):
         raise _refuse(type_error, name, "an int", _kind(value))
     number = int(value)
     if minimum is not None and number < minimum:
@@ -101,6 +104,8 @@ def check_number(name, value, *, type_error=TypeError):
 
     An int beyond the float range becomes ``inf`` or ``-inf``.
     """
+    if type(value) is float:  # the common case first: these run per op call
+        return value
     if isinstance(value, _BOOL_TYPES) or not isinstance(value, _REAL_TYPES):
         raise _refuse(type_error, name, "a real number", _kind(value))
     try:
@@ -156,6 +161,8 @@ def check_choice(name, value, choices):
     A value of the wrong kind (``None``, a number, an array) is simply not a choice, so
     it is a ValueError too.
     """
+    if type(value) is str and value in choices:  # the common case, without a set
+        return value
     try:
         known = value in frozenset(choices)
     except TypeError:  # unhashable: a list, an array

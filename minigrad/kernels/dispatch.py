@@ -37,6 +37,10 @@ def check_float_array(name, x):
 
 def check_same_dtype(op, **arrays):
     """Raise TypeError unless all the named arrays share one dtype."""
+    values = iter(arrays.values())
+    first = next(values).dtype
+    if all(a.dtype == first for a in values):
+        return
     dtypes = {name: a.dtype for name, a in arrays.items()}
     if len(set(dtypes.values())) > 1:
         listing = ", ".join(f"{name} is {dt}" for name, dt in dtypes.items())

@@ -51,6 +51,8 @@ def check_shared_axes(op, shared_axes, ndim=None):
     (``(1, -1)`` for 2-D) are refused. Without it (a layer's constructor, before it
     sees an input) only the kinds and literal duplicates are checked.
     """
+    if shared_axes == () and type(shared_axes) is tuple:  # the default: nothing shared
+        return ()
     name = f"{op}: shared_axes"
     if isinstance(shared_axes, (int, np.integer)) and not isinstance(shared_axes, bool):
         shared_axes = (shared_axes,)

@@ -172,3 +172,17 @@ def test_leaf_gradients_never_alias_each_other_or_the_callers_gradient():
     y = mg.tensor([1.0, 2.0], requires_grad=True)
     y.backward(upstream[0])            # the root itself is a leaf
     assert not np.shares_memory(y.grad, upstream)
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.PCG64DXSM,
+                                           np.random.Philox, np.random.SFC64,
+                                           np.random.MT19937])
+@pytest.mark.parametrize("seed", [0, 1, 2**40 + 7])
+def test_draw_seed_is_the_generators_uint64_draw(bit_generator, seed):
+    # draw_seed reads the raw word of 64-bit bit generators (a fast path); it must be
+    # the value integers(0, 2**64, uint64) gives, draw after draw, for every generator.
+    from minigrad.random import draw_seed
+    mine = np.random.Generator(bit_generator(seed))
+    theirs = np.random.Generator(bit_generator(seed))
+    for _ in range(200):
+        assert draw_seed(mine) == int(theirs.integers(0, 2**64, dtype=np.uint64))
