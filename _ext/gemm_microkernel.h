@@ -79,34 +79,34 @@ typedef double mg_vd __attribute__((vector_size(MG_VEC_BYTES)));
 /* One body for both precisions: T is the scalar type, V the vector type. memcpy is the
  * portable way to load/store a vector from memory of unknown alignment; it compiles to
  * a single (unaligned) vector move. */
-#define MG_DEFINE_KERNEL(NAME, T, V)                                                   \
+#define MG_DEFINE_KERNEL(NAME, T, V, ROWS)                                             \
 static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t ldc,   \
                         int accumulate)                                                \
 {                                                                                      \
     enum { W = MG_VEC_BYTES / sizeof(T), MR = MG_MR, NV = MG_NV };                     \
-    V acc[MR][NV];                                                                     \
+    V acc[ROWS][NV];                                                                   \
     Py_ssize_t p;                                                                      \
     int i, v;                                                                          \
     _Pragma("GCC unroll 16")                                                           \
-    for (i = 0; i < MR; i++)                                                           \
+    for (i = 0; i < ROWS; i++)                                                           \
         _Pragma("GCC unroll 4")                                                        \
         for (v = 0; v < NV; v++) acc[i][v] = (V){0};                                   \
     _Pragma("GCC unroll 16")                                                           \
-    for (i = 0; i < MR; i++) __builtin_prefetch(c + i * ldc, 1, 3);                    \
+    for (i = 0; i < ROWS; i++) __builtin_prefetch(c + i * ldc, 1, 3);                    \
     _Pragma("GCC unroll 4")                                                            \
     for (p = 0; p < kc; p++) {                                                         \
         V bv[NV];                                                                      \
         _Pragma("GCC unroll 4")                                                        \
         for (v = 0; v < NV; v++) memcpy(&bv[v], b + (p * NV + v) * W, sizeof(V));      \
         _Pragma("GCC unroll 16")                                                       \
-        for (i = 0; i < MR; i++) {                                                     \
+        for (i = 0; i < ROWS; i++) {                                                     \
             V ai = a[p * MR + i] - (V){0};   /* broadcast (see below) */                 \
             _Pragma("GCC unroll 4")                                                    \
             for (v = 0; v < NV; v++) acc[i][v] += ai * bv[v];                          \
         }                                                                              \
     }                                                                                  \
     _Pragma("GCC unroll 16")                                                           \
-    for (i = 0; i < MR; i++) {                                                         \
+    for (i = 0; i < ROWS; i++) {                                                         \
         _Pragma("GCC unroll 4")                                                        \
         for (v = 0; v < NV; v++) {                                                     \
             T *dst = c + i * ldc + v * W;                                              \
@@ -122,28 +122,55 @@ static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t 
 
 #else  /* plain C: correct everywhere, fast nowhere */
 
-#define MG_DEFINE_KERNEL(NAME, T, V)                                                   \
+#define MG_DEFINE_KERNEL(NAME, T, V, ROWS)                                             \
 static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t ldc,   \
                         int accumulate)                                                \
 {                                                                                      \
-    enum { NR = MG_NV * MG_VEC_BYTES / sizeof(T), MR = MG_MR };                            \
-    T acc[MR][NR];                                                                     \
+    enum { NR = MG_NV * MG_VEC_BYTES / sizeof(T), MR = MG_MR };                        \
+    T acc[ROWS][NR];                                                                   \
     Py_ssize_t p;                                                                      \
     int i, j;                                                                          \
-    for (i = 0; i < MR; i++) for (j = 0; j < NR; j++) acc[i][j] = 0;                   \
+    for (i = 0; i < ROWS; i++) for (j = 0; j < NR; j++) acc[i][j] = 0;                   \
     for (p = 0; p < kc; p++)                                                           \
-        for (i = 0; i < MR; i++)                                                       \
+        for (i = 0; i < ROWS; i++)                                                       \
             for (j = 0; j < NR; j++)                                                   \
                 acc[i][j] += a[p * MR + i] * b[p * NR + j];                            \
-    for (i = 0; i < MR; i++)                                                           \
+    for (i = 0; i < ROWS; i++)                                                           \
         for (j = 0; j < NR; j++)                                                       \
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];      \
 }
 
 #endif
 
-MG_DEFINE_KERNEL(mg_kernel_s, float, mg_vs)
-MG_DEFINE_KERNEL(mg_kernel_d, double, mg_vd)
+/* The full tile, and tiles of fewer rows for the last panel of a block (m = 32 is five
+ * panels of 6 rows and one of 2): written straight into C like a full tile, without the
+ * scratch tile and the FMAs of the zero rows. Rows read A at the panel's stride MR. */
+#if MG_MR > 8
+#  error "MG_MR > 8: define the partial-tile kernels for the extra row counts"
+#endif
+#define MG_DEFINE_KERNELS(NAME, T, V)                                                  \
+    MG_DEFINE_KERNEL(NAME, T, V, MG_MR)                                                \
+    MG_DEFINE_KERNEL(NAME##_1, T, V, 1) MG_DEFINE_KERNEL(NAME##_2, T, V, 2)            \
+    MG_DEFINE_KERNEL(NAME##_3, T, V, 3) MG_DEFINE_KERNEL(NAME##_4, T, V, 4)            \
+    MG_DEFINE_KERNEL(NAME##_5, T, V, 5) MG_DEFINE_KERNEL(NAME##_6, T, V, 6)            \
+    MG_DEFINE_KERNEL(NAME##_7, T, V, 7)                                                \
+/* the first ``rows`` (1 <= rows < MG_MR) rows of the tile */                          \
+static inline void NAME##_rows(int rows, Py_ssize_t kc, const T *a, const T *b, T *c,  \
+                               Py_ssize_t ldc, int accumulate)                         \
+{                                                                                      \
+    switch (rows) {                                                                    \
+    case 1: NAME##_1(kc, a, b, c, ldc, accumulate); break;                             \
+    case 2: NAME##_2(kc, a, b, c, ldc, accumulate); break;                             \
+    case 3: NAME##_3(kc, a, b, c, ldc, accumulate); break;                             \
+    case 4: NAME##_4(kc, a, b, c, ldc, accumulate); break;                             \
+    case 5: NAME##_5(kc, a, b, c, ldc, accumulate); break;                             \
+    case 6: NAME##_6(kc, a, b, c, ldc, accumulate); break;                             \
+    default: NAME##_7(kc, a, b, c, ldc, accumulate); break;                            \
+    }                                                                                  \
+}
+
+MG_DEFINE_KERNELS(mg_kernel_s, float, mg_vs)
+MG_DEFINE_KERNELS(mg_kernel_d, double, mg_vd)
 
 /* dst[p][j] = src[j][p] for a 4 x 4 block of floats (row strides lds, ldd): the inner
  * step of packing a transposed B. Four vector loads, eight shuffles, four stores,

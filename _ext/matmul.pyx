@@ -92,6 +92,10 @@ cdef extern from "gemm_microkernel.h":
                      Py_ssize_t ldc, int accumulate) noexcept nogil
     void mg_kernel_d(Py_ssize_t kc, const double* a, const double* b, double* c,
                      Py_ssize_t ldc, int accumulate) noexcept nogil
+    void mg_kernel_s_rows(int rows, Py_ssize_t kc, const float* a, const float* b, float* c,
+                          Py_ssize_t ldc, int accumulate) noexcept nogil
+    void mg_kernel_d_rows(int rows, Py_ssize_t kc, const double* a, const double* b,
+                          double* c, Py_ssize_t ldc, int accumulate) noexcept nogil
     void mg_transpose4x4_s(const float* src, Py_ssize_t lds, float* dst,
                            Py_ssize_t ldd) noexcept nogil
 
@@ -231,6 +235,16 @@ cdef inline void micro_kernel(Py_ssize_t kc, const floating* ap, const floating*
         mg_kernel_d(kc, ap, bp, c, ldc, accumulate)
 
 
+cdef inline void micro_kernel_rows(int rows, Py_ssize_t kc, const floating* ap,
+                                   const floating* bp, floating* c, Py_ssize_t ldc,
+                                   int accumulate) noexcept nogil:
+    """The first ``rows`` (< MR) rows of a tile, written into C like a full tile."""
+    if floating is float:
+        mg_kernel_s_rows(rows, kc, ap, bp, c, ldc, accumulate)
+    else:
+        mg_kernel_d_rows(rows, kc, ap, bp, c, ldc, accumulate)
+
+
 cdef void macro_kernel(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t kc,
                        const floating* apack, const floating* bpack,
                        floating* c, Py_ssize_t ldc, int accumulate,
@@ -249,6 +263,10 @@ cdef void macro_kernel(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t kc,
             ctile = c + ir * ldc + jr
             if h == mr and w == nr:
                 micro_kernel(kc, apack + ir * kc, bpack + jr * kc, ctile, ldc, accumulate)
+            elif w == nr:
+                # The last rows of the block: a kernel of h rows (same arithmetic per element).
+                micro_kernel_rows(<int>h, kc, apack + ir * kc, bpack + jr * kc, ctile, ldc,
+                                  accumulate)
             else:
                 # Edge tile: full-size product into scratch (same arithmetic), keep h x w.
                 micro_kernel(kc, apack + ir * kc, bpack + jr * kc, tile, nr, 0)

@@ -35,16 +35,11 @@ def check_float_array(name, x):
         raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
 
 
-def check_same_dtype(op, **arrays):
-    """Raise TypeError unless all the named arrays share one dtype."""
-    values = iter(arrays.values())
-    first = next(values).dtype
-    if all(a.dtype == first for a in values):
-        return
-    dtypes = {name: a.dtype for name, a in arrays.items()}
-    if len(set(dtypes.values())) > 1:
-        listing = ", ".join(f"{name} is {dt}" for name, dt in dtypes.items())
-        raise TypeError(f"{op}: operands must have the same dtype, but {listing}")
+def check_same_dtype(op, name_a, a, name_b, b):
+    """Raise TypeError unless the arrays ``a`` and ``b`` (named ``name_a``, ``name_b``) share a dtype."""
+    if a.dtype != b.dtype:
+        raise TypeError(f"{op}: operands must have the same dtype, but {name_a} is {a.dtype}, "
+                        f"{name_b} is {b.dtype}")
 
 
 def dropout_threshold(p):
@@ -70,7 +65,7 @@ def _product_shape(op, left, right):
     (name_a, a, trans_a), (name_b, b, trans_b) = left, right
     check_float_array(name_a, a)
     check_float_array(name_b, b)
-    check_same_dtype(op, **{name_a: a, name_b: b})
+    check_same_dtype(op, name_a, a, name_b, b)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"{op} needs 2-D {name_a} and {name_b}, got shapes {a.shape} and {b.shape}")
     m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
@@ -142,7 +137,7 @@ def fused_linear_forward(x, w, bias=None, relu=False, p=0.0, seed=None, inverted
     m, n = _product_shape("fused_linear_forward", ("x", x, False), ("w", w, False))
     if bias is not None:
         check_float_array("bias", bias)
-        check_same_dtype("fused_linear_forward", x=x, bias=bias)
+        check_same_dtype("fused_linear_forward", "x", x, "bias", bias)
         if bias.shape != (n,):
             raise ValueError(f"fused_linear_forward: bias shape {bias.shape} != ({n},), "
                              f"the columns of w {w.shape}")
@@ -182,7 +177,7 @@ def _check_backward_pair(op, grad_out, name, other):
     """``grad_out`` and ``other`` (named ``name``): 2-D float arrays of one dtype and shape."""
     check_float_array("grad_out", grad_out)
     check_float_array(name, other)
-    check_same_dtype(op, **{"grad_out": grad_out, name: other})
+    check_same_dtype(op, "grad_out", grad_out, name, other)
     if grad_out.ndim != 2 or grad_out.shape != other.shape:
         raise ValueError(f"{op} needs 2-D grad_out and {name} of one shape, "
                          f"got {grad_out.shape} and {other.shape}")
@@ -272,7 +267,7 @@ def relu_backward(grad_out, y):
     if grad_out.shape != y.shape:
         raise ValueError(f"relu_backward: grad_out shape {grad_out.shape} != output shape {y.shape}")
     g, yf = _flat("grad_out", grad_out), _flat("y", y)
-    check_same_dtype("relu_backward", grad_out=g, y=yf)
+    check_same_dtype("relu_backward", "grad_out", g, "y", yf)
     grad_in = np.empty_like(g)
     backend.implementations["relu"].relu_backward(g, yf, grad_in, backend.get_num_threads())
     return grad_in.reshape(grad_out.shape)
@@ -394,7 +389,7 @@ def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):
     """
     check_float_array("parameter", w)
     check_float_array("gradient", g)
-    check_same_dtype("sgd", parameter=w, gradient=g)
+    check_same_dtype("sgd", "parameter", w, "gradient", g)
     if g.shape != w.shape:
         raise ValueError(f"sgd: gradient shape {g.shape} != parameter shape {w.shape}")
     if not (w.flags.c_contiguous and w.flags.writeable):
@@ -587,7 +582,7 @@ def dropconnect_forward(x, w, bias, p, seed, inverted=True):
     x, w = _dropconnect_operands("dropconnect_forward", x, w)
     if bias is not None:
         check_float_array("bias", bias)
-        check_same_dtype("dropconnect_forward", x=x, bias=bias)
+        check_same_dtype("dropconnect_forward", "x", x, "bias", bias)
         if bias.shape != (w.shape[1],):
             raise ValueError(f"dropconnect_forward: bias shape {bias.shape} != "
                              f"({w.shape[1]},), the columns of w {w.shape}")
@@ -620,7 +615,7 @@ def dropconnect_backward(grad_out, x, w, p, seed, inverted=True, need_x=True, ne
     """
     x, w = _dropconnect_operands("dropconnect_backward", x, w)
     check_float_array("grad_out", grad_out)
-    check_same_dtype("dropconnect_backward", x=x, grad_out=grad_out)
+    check_same_dtype("dropconnect_backward", "x", x, "grad_out", grad_out)
     if grad_out.shape != (x.shape[0], w.shape[1]):
         raise ValueError(f"dropconnect_backward: grad_out shape {grad_out.shape} != "
                          f"{(x.shape[0], w.shape[1])}, the shape of x @ w")
