@@ -27,45 +27,24 @@ import numpy as np
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport sqrt
 from libc.stdint cimport uint8_t
+
+from column_norms cimport COLUMN_ALIGN, add_squares, column_split, project_columns
 
 # Matrix elements per thread below which an extra thread does not pay (measured on 2 cores).
 cdef Py_ssize_t MIN_PER_THREAD = 32768
-# Column blocks start at multiples of this many columns (64 bytes of float32).
-cdef Py_ssize_t COLUMN_ALIGN = 16
 
 
 cdef void _max_norm_block(floating[:, ::1] w, double c, double[::1] norm_sq,
                           floating[::1] factor, uint8_t[::1] over,
                           Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
     """Project columns ``j0 <= j < j1`` of ``w``; the three 1-D arrays are per-column scratch."""
-    cdef Py_ssize_t i, j, n_over = 0
-    cdef double norm
+    cdef Py_ssize_t i, j, rows = w.shape[0], cols = w.shape[1]
     for j in range(j0, j1):
         norm_sq[j] = 0.0
-    for i in range(w.shape[0]):  # pass 1: squared column norms, row by row
-        for j in range(j0, j1):
-            norm_sq[j] += <double>w[i, j] * <double>w[i, j]
-    for j in range(j0, j1):
-        norm = sqrt(norm_sq[j])
-        over[j] = norm > c  # False for NaN
-        factor[j] = <floating>(c / norm) if over[j] else 1
-        n_over += over[j]
-    if n_over == 0:
-        return
-    for i in range(w.shape[0]):  # pass 2: scale the columns over the bound
-        for j in range(j0, j1):
-            # A select, not an `if` around the store, so the loop vectorises; the
-            # other columns get their own bits back (a move never alters a float).
-            w[i, j] = w[i, j] * factor[j] if over[j] else w[i, j]
-
-
-cdef Py_ssize_t _column_split(Py_ssize_t cols, int n_chunks, int t) noexcept nogil:
-    """First column of block ``t`` (``cols`` for ``t == n_chunks``)."""
-    if t == n_chunks:
-        return cols
-    return t * cols // n_chunks // COLUMN_ALIGN * COLUMN_ALIGN
+    for i in range(rows):  # step one: squared column norms, row by row
+        add_squares(&w[i, 0], &norm_sq[0], j0, j1)
+    project_columns(&w[0, 0], rows, cols, c, &norm_sq[0], &factor[0], &over[0], j0, j1)
 
 
 def max_norm_columns(floating[:, ::1] w, double c, int n_threads):
@@ -100,5 +79,5 @@ def max_norm_columns(floating[:, ::1] w, double c, int n_threads):
     cdef int t, n_chunks = <int>max(1, min(<Py_ssize_t>n_threads, rows * cols // MIN_PER_THREAD,
                                            cols // COLUMN_ALIGN))
     for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
-        _max_norm_block(w, c, norm_sq, factor, over, _column_split(cols, n_chunks, t),
-                        _column_split(cols, n_chunks, t + 1))
+        _max_norm_block(w, c, norm_sq, factor, over, column_split(cols, n_chunks, t),
+                        column_split(cols, n_chunks, t + 1))

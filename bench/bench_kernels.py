@@ -9,9 +9,10 @@ Usage::
 
 What is compared (float32, at 1 and 2 threads, every library pinned to that count):
 
-* matmul GFLOP/s (2*m*n*k / time) at the shapes of an MLP layer with batch 128 and
-  1024 hidden units: the forward product X @ W, both backward forms (X.T @ dY and
-  dY @ W.T), a hidden layer 1024 -> 1024, and a square 1024 product. Transposed
+* matmul GFLOP/s (2*m*n*k / time) at the products of a training step of
+  bench/train_step.py's networks, for each of its batch sizes (``mlp_shapes``): forward
+  products X @ W, the weight gradient X.T @ dY and the input gradient dY @ W.T, and a
+  square 1024 product. Transposed
   operands are passed to every library as transposed *views* (no copies): minigrad's
   dispatch turns them into a flag for its kernel, numpy and torch into a BLAS flag.
 * dropout (p = 0.5) and ReLU throughput in elements/s on a 128 x 1024 array, forward
@@ -66,13 +67,34 @@ try:
 except ImportError:
     torch = None
 
-# (label, m, k, n, trans_a, trans_b): out (m, n) = op(A) @ op(B), op(A) is (m, k).
-MATMUL_SHAPES = [
-    ("X@W      128x784 @ 784x1024", 128, 784, 1024, False, False),
-    ("X.T@dY   784x128 @ 128x1024", 784, 128, 1024, True, False),
-    ("dY@W.T   128x1024 @ 1024x784", 128, 1024, 784, False, True),
-    ("H@W      128x1024 @ 1024x1024", 128, 1024, 1024, False, False),
-    ("square   1024x1024 @ 1024x1024", 1024, 1024, 1024, False, False),
+# The batch sizes of bench/train_step.py's configurations.
+MLP_BATCHES = (32, 64, 128, 256)
+
+
+def mlp_shapes(batch):
+    """The matrix products of one training step of train_step.py's networks at ``batch``.
+
+    ``(label, m, k, n, trans_a, trans_b)``: out (m, n) = op(A) @ op(B), op(A) is (m, k).
+    784-1024x3-10: the first layer's forward and weight gradient, a hidden layer's three
+    products (forward, weight gradient X.T @ dY, input gradient dY @ W.T);
+    784-128-10 and 784-256-256-10: their first layer's forward and weight gradient.
+    """
+    b = batch
+    return [
+        (f"X@W    {b}x784 @ 784x1024", b, 784, 1024, False, False),
+        (f"X.T@dY 784x{b} @ {b}x1024", 784, b, 1024, True, False),
+        (f"H@W    {b}x1024 @ 1024x1024", b, 1024, 1024, False, False),
+        (f"H.T@dY 1024x{b} @ {b}x1024", 1024, b, 1024, True, False),
+        (f"dY@W.T {b}x1024 @ 1024x1024", b, 1024, 1024, False, True),
+        (f"X@W    {b}x784 @ 784x256", b, 784, 256, False, False),
+        (f"X.T@dY 784x{b} @ {b}x256", 784, b, 256, True, False),
+        (f"X@W    {b}x784 @ 784x128", b, 784, 128, False, False),
+        (f"X.T@dY 784x{b} @ {b}x128", 784, b, 128, True, False),
+    ]
+
+
+MATMUL_SHAPES = [shape for batch in MLP_BATCHES for shape in mlp_shapes(batch)] + [
+    ("square 1024x1024 @ 1024x1024", 1024, 1024, 1024, False, False),
 ]
 ELEMENTWISE_SHAPE = (128, 1024)
 P_DROP = 0.5

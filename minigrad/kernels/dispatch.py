@@ -380,13 +380,8 @@ def max_norm_columns_(w, c):
     backend.implementations["maxnorm"].max_norm_columns(w, radius, backend.get_num_threads())
 
 
-def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):
-    """One SGD step on parameter array ``w`` (in place) with gradient ``g`` and velocity ``v``.
-
-    ``w`` and ``v`` (None when momentum is 0) must be writeable C-contiguous arrays of
-    one float dtype and shape; ``g`` may be any float array of that shape and dtype.
-    Hyperparameters are validated by the optimizer.
-    """
+def _sgd_operands(w, g, v, momentum):
+    """Check SGD's arrays; return them flat: ``(w, g, v)`` (``v`` empty when momentum is 0)."""
     check_float_array("parameter", w)
     check_float_array("gradient", g)
     check_same_dtype("sgd", "parameter", w, "gradient", g)
@@ -400,9 +395,45 @@ def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):
         v_flat = v.reshape(-1)
     else:
         v_flat = w.reshape(-1)[:0]
+    return w.reshape(-1), np.ascontiguousarray(g).reshape(-1), v_flat
+
+
+def sgd_update_(w, g, v, lr, momentum, weight_decay, nesterov):
+    """One SGD step on parameter array ``w`` (in place) with gradient ``g`` and velocity ``v``.
+
+    ``w`` and ``v`` (None when momentum is 0) must be writeable C-contiguous arrays of
+    one float dtype and shape; ``g`` may be any float array of that shape and dtype.
+    Hyperparameters are validated by the optimizer.
+    """
+    w_flat, g_flat, v_flat = _sgd_operands(w, g, v, momentum)
     backend.implementations["sgd"].sgd_update(
-        w.reshape(-1), np.ascontiguousarray(g).reshape(-1), v_flat, float(lr), float(momentum),
-        float(weight_decay), bool(nesterov), backend.get_num_threads())
+        w_flat, g_flat, v_flat, float(lr), float(momentum), float(weight_decay),
+        bool(nesterov), backend.get_num_threads())
+
+
+def sgd_update_max_norm_(w, g, v, lr, momentum, weight_decay, nesterov, c):
+    """:func:`sgd_update_` of a 2-D weight ``w``, then :func:`max_norm_columns_` with bound ``c``.
+
+    One fused pass (the compiled kernel adds up the column norms as it writes the
+    updated rows): bit for bit the two calls one after the other, for the
+    optimizer's step of a weight under max-norm (Srivastava et al. 2014, section 5.1).
+
+    Example::
+
+        >>> w = np.array([[3.0, 0.1], [4.0, 0.1]]); g = np.array([[-3.0, 0.0], [-4.0, 0.0]])
+        >>> sgd_update_max_norm_(w, g, None, 0.5, 0.0, 0.0, False, 5.0)
+        >>> bool(np.allclose(np.linalg.norm(w, axis=0), [5.0, np.hypot(0.1, 0.1)]))
+        True
+    """
+    if getattr(w, "ndim", None) != 2:
+        raise ValueError(f"max-norm needs a 2-D weight matrix, got shape {getattr(w, 'shape', None)}")
+    radius = check_real("max-norm bound c", c, low=0, low_open=True)
+    w_flat, g_flat, v_flat = _sgd_operands(w, g, v, momentum)
+    if w.size == 0:
+        return
+    backend.implementations["sgd"].sgd_update_max_norm(
+        w_flat, g_flat, v_flat, w.shape[1], float(lr), float(momentum), float(weight_decay),
+        bool(nesterov), radius, backend.get_num_threads())
 
 
 # ---- alpha dropout (Klambauer et al. 2017) -----------------------------------------------

@@ -282,6 +282,13 @@ def sgd_update(w, g, v, lr, momentum, weight_decay, nesterov, n_threads):
     w -= lr * g
 
 
+def sgd_update_max_norm(w, g, v, cols, lr, momentum, weight_decay, nesterov, c, n_threads):
+    """:func:`sgd_update` of the flattened ``(rows, cols)`` matrix ``w``, then
+    :func:`max_norm_columns` of it with bound ``c`` (the compiled kernel fuses the two)."""
+    sgd_update(w, g, v, lr, momentum, weight_decay, nesterov, n_threads)
+    max_norm_columns(w.reshape(-1, cols), c, n_threads)
+
+
 def alpha_dropout_forward(x, out, mask, seed, threshold, alpha_prime, shift, a, n_threads):
     """Draw the keep-mask into ``mask`` (uint8 0/1), then :func:`alpha_dropout_masked`.
 

@@ -6,6 +6,7 @@ import numpy as np
 from ..autograd import bump_version
 from ..checks import check_bool, check_real
 from ..kernels import dispatch
+from ..nn.constraints import MaxNorm
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
 
@@ -141,7 +142,9 @@ class SGD:
         Every gradient is checked (a float array of its parameter's shape and dtype)
         before any parameter changes, so a bad one leaves all of them as they were.
         The update itself is one fused kernel pass per parameter
-        (``minigrad.kernels.dispatch.sgd_update_``).
+        (``minigrad.kernels.dispatch.sgd_update_``); a weight whose only constraint is
+        a ``MaxNorm`` gets the update and the projection in that one pass
+        (``dispatch.sgd_update_max_norm_``, bit for bit the same result).
         """
         for i, p in enumerate(self.params):
             g = p.grad
@@ -153,14 +156,21 @@ class SGD:
                 continue
             if self.momentum and self.velocity[i] is None:
                 self.velocity[i] = np.zeros_like(p.data)
+            constraints = [c for c in (p.constraint, self.constraint if p.ndim == 2 else None)
+                           if c is not None]
+            if len(constraints) == 1 and type(constraints[0]) is MaxNorm:
+                # The paper's recipe, one pass over the weights: the update adds up the
+                # column norms as it writes (bit for bit the update, then the projection).
+                dispatch.sgd_update_max_norm_(p.data, p.grad, self.velocity[i], self.lr,
+                                              self.momentum, self.weight_decay, self.nesterov,
+                                              constraints[0].c)
+                bump_version(p)
+                continue
             dispatch.sgd_update_(p.data, p.grad, self.velocity[i], self.lr, self.momentum,
                                  self.weight_decay, self.nesterov)
             bump_version(p)
-            constraint = p.constraint
-            if constraint is not None:
+            for constraint in constraints:
                 constraint(p)
-            if self.constraint is not None and p.ndim == 2:
-                self.constraint(p)
 
     @staticmethod
     def _refuse_grad(i, p):
