@@ -525,7 +525,22 @@ def summarize(results, config_text, threads, lib):
             "rss_after_imports_mib": statistics.median(r["rss_after_imports_kib"] / 1024
                                                        for r in rs),
             "foreign_cores_max": max(r.get("foreign_cores", 0.0) for r in rs),
+            "by_repeat": {r["repeat"]: r["samples_per_s"] for r in rs},
             "repeats": len(rs)}
+
+
+def paired_ratio(mine, theirs):
+    """The median over repeats of ``mine / theirs`` measured in the same repeat ("-" if none).
+
+    Each repeat runs every contender back to back, so a ratio within a repeat cancels
+    the machine's drift between repeats (measured here: a whole repeat 2x slower for
+    every contender), which a ratio of the two medians does not.
+    """
+    if not (mine and theirs):
+        return "-"
+    pairs = [mine["by_repeat"][k] / theirs["by_repeat"][k]
+             for k in mine["by_repeat"] if k in theirs["by_repeat"]]
+    return f"{statistics.median(pairs):.2f}" if pairs else "-"
 
 
 def fmt_load(load):
@@ -561,7 +576,7 @@ def tables(summary, configs, threads_list, libs, limit=None):
             mg = summary.get((config_text, threads, "minigrad"))
             for peer in versus:
                 other = summary.get((config_text, threads, peer))
-                thr.append(ratio(mg and mg["samples_per_s"], other and other["samples_per_s"]))
+                thr.append(paired_ratio(mg, other))
                 mem.append(ratio(mg and mg["peak_rss_mib"], other and other["peak_rss_mib"]))
             thr.append(f"{max(s['foreign_cores_max'] for s in row if s):.2f}")
             thr_rows.append(thr)
@@ -747,7 +762,9 @@ def report(env, limit, tables_text, repeats):
               f"max {env['foreign_cores_max'] or 0:.2f}. {repeats} repeat(s) per cell, "
               f"run time {env['wall_s']:.0f} s. minigrad kernels: {kernels}.")
     return (f"{header}\n\nTraining throughput, samples/s: median over repeats "
-            f"[slowest-fastest repeat]; others' CPU: the most CPU (in cores, averaged over "
+            f"[slowest-fastest repeat]; minigrad/peer: the median over repeats of the ratio "
+            f"within a repeat (the contenders of a repeat run back to back); others' CPU: "
+            f"the most CPU (in cores, averaged over "
             f"one child) that other processes used during any measurement of the row\n\n"
             f"{thr_table}\n\nArithmetic rate: GFLOP/s of the step's matrix products "
             f"(2 x batch x the forward, weight-gradient and input-gradient multiply-adds, "

@@ -92,7 +92,7 @@ def test_without_any_limit_the_fractions_are_dashes(ts, fma, tmp_path):
 def test_the_tables_give_gflops_and_the_fraction_of_the_limit(ts, fma):
     # 32000 samples/s at batch 32 is 1000 steps/s: 13.09 GFLOP/s of 784-128-10's products
     results = [{"config": "784-128-10@32", "threads": t, "lib": lib, "samples_per_s": rate,
-                "peak_rss_kib": 40 * 1024, "rss_after_imports_kib": 30 * 1024}
+                "peak_rss_kib": 40 * 1024, "rss_after_imports_kib": 30 * 1024, "repeat": 0}
                for t in (1, 2) for lib, rate in (("minigrad", 32000.0), ("jax", 16000.0))]
     summary = {(c, t, lib): ts.summarize(results, c, t, lib)
                for c in ["784-128-10@32"] for t in (1, 2) for lib in ("minigrad", "jax")}
@@ -189,3 +189,15 @@ def test_the_docstring_examples_run(ts, fma):
     for module in (ts, fma):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
+
+
+def test_the_ratio_to_a_peer_is_taken_within_each_repeat(ts):
+    # The machine's speed drifts between repeats: within them minigrad is 1.5, 1.2 and
+    # 1.8x the peer (median 1.5), while the ratio of the medians is 1800 / 1000 = 1.8.
+    rates = {"minigrad": [3000.0, 1200.0, 1800.0], "jax": [2000.0, 1000.0, 1000.0]}
+    results = [{"config": "784-128-10@32", "threads": 1, "lib": lib, "samples_per_s": rate,
+                "peak_rss_kib": 1024, "rss_after_imports_kib": 1024, "repeat": k}
+               for lib, rs in rates.items() for k, rate in enumerate(rs)]
+    mine, theirs = (ts.summarize(results, "784-128-10@32", 1, lib) for lib in rates)
+    assert ts.paired_ratio(mine, theirs) == "1.50"
+    assert ts.paired_ratio(mine, None) == "-"
