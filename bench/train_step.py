@@ -8,6 +8,7 @@ Usage::
     python bench/train_step.py --configs 784-256-256-10@128 --threads 2 \\
         --json out.json --markdown out.md
     python bench/train_step.py --fma-limit 40.1,79.8  # the FMA limit, measured earlier
+    python bench/train_step.py --render run.json --markdown run.md  # tables of a saved run
 
 One training step of a dropout MLP (Srivastava et al., 2014)::
 
@@ -664,9 +665,26 @@ def run_parent(args):
     env["load_after"] = load_average()
     env["wall_s"] = time.perf_counter() - t_start
     summarize_environment(env, results)
+    write_report(args, env, limit, results, configs, args.threads, libs, repeats)
+
+
+def render(args):
+    """Rebuild the report of a saved run (``--render RUN.json``) with this script's tables."""
+    with open(args.render) as f:
+        saved = json.load(f)
+    env, results = saved["environment"], saved["results"]
+    limit = env.get("fma_limit") and fma_limit.FmaLimit(**env["fma_limit"])
+    configs = list(dict.fromkeys(r["config"] for r in results))
+    threads = sorted({r["threads"] for r in results})
+    libs = list(dict.fromkeys(r["lib"] for r in results))
+    write_report(args, env, limit, results, configs, threads, libs, env["repeats"])
+
+
+def write_report(args, env, limit, results, configs, threads, libs, repeats):
+    """Summarise ``results``; print the report; write it (``--markdown``) and all (``--json``)."""
     summary = {(c, t, lib): summarize(results, c, t, lib)
-               for c in configs for t in args.threads for lib in libs}
-    text = report(env, limit, tables(summary, configs, args.threads, libs, limit), repeats)
+               for c in configs for t in threads for lib in libs}
+    text = report(env, limit, tables(summary, configs, threads, libs, limit), repeats)
     print("\n" + text)
     if args.markdown:
         with open(args.markdown, "w") as f:
@@ -987,6 +1005,9 @@ def main(argv=None):
                         "(e.g. a git worktree of an older commit), with that tree's own copy "
                         "of this script: a before/after comparison in one run")
     fma_limit.add_arguments(parser)
+    parser.add_argument("--render", metavar="RUN.json",
+                        help="measure nothing: rebuild the tables of a run saved with --json "
+                        "(and write them with --markdown)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.fma_limit:
@@ -1007,7 +1028,9 @@ def main(argv=None):
         if not os.path.isfile(os.path.join(args.baseline, "bench", "train_step.py")):
             parser.error(f"--baseline {args.baseline}: no bench/train_step.py there")
     args.config_texts = args.configs
-    if args.self_check:
+    if args.render:
+        render(args)
+    elif args.self_check:
         self_check()
     elif args.child:
         args.config = parse_config(args.configs[0])

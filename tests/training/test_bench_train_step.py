@@ -3,6 +3,7 @@ numpy children's environment, and the JAX contender against HandMLP (when jax is
 
 None of this needs ../shared: the probe is a fake script written here.
 """
+import json
 import os
 import subprocess
 import sys
@@ -201,3 +202,19 @@ def test_the_ratio_to_a_peer_is_taken_within_each_repeat(ts):
     mine, theirs = (ts.summarize(results, "784-128-10@32", 1, lib) for lib in rates)
     assert ts.paired_ratio(mine, theirs) == "1.50"
     assert ts.paired_ratio(mine, None) == "-"
+
+
+def test_render_rebuilds_the_tables_of_a_saved_run(ts, tmp_path):
+    results = [{"config": "784-128-10@32", "threads": 1, "lib": lib, "samples_per_s": rate,
+                "peak_rss_kib": 40 * 1024, "rss_after_imports_kib": 30 * 1024, "repeat": 0}
+               for lib, rate in (("minigrad", 32000.0), ("jax", 16000.0))]
+    env = {"cpu": "a CPU", "load_before": None, "load_after": None, "foreign_cores_mean": 0.0,
+           "foreign_cores_max": 0.0, "wall_s": 1.0, "blas": [], "blas_of": "numpy",
+           "repeats": 1, "fma_limit": {"gflops_1core": 40.0, "gflops_all_cores": 80.0,
+                                       "cores": 2, "source": "given"}}
+    saved, out = tmp_path / "run.json", tmp_path / "run.md"
+    saved.write_text(json.dumps({"environment": env, "results": results}))
+    ts.main(["--render", str(saved), "--markdown", str(out)])
+    text = out.read_text()
+    assert "| 784-128-10 | 32 | 1 | 32000 [32000-32000] | 16000 [16000-16000] | 2.00 |" in text
+    assert "| 784-128-10 | 32 | 1 | 0.01309 | 40.0 (1 x 1-core) | 13.1 (33%) | 6.5 (16%) |" in text
