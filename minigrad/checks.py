@@ -161,7 +161,7 @@ def check_choice(name, value, choices):
     A value of the wrong kind (``None``, a number, an array) is simply not a choice, so
     it is a ValueError too.
     """
-    if type(value) is str and value in choices:  # the common case, without a set
+    if type(value) is str and type(choices) is tuple and value in choices:  # common: no set
         return value
     try:
         known = value in frozenset(choices)
