@@ -41,7 +41,7 @@ def as_generator(rng=None):
 
 
 # Bit generators whose raw output is one 64-bit word: for them ``integers(0, 2**64,
-# dtype=np.uint64)`` returns exactly the next raw word (tests/test_random.py checks it).
+# dtype=np.uint64)`` returns exactly the next raw word (tests/autograd/test_tensor.py checks it).
 # MT19937 is not among them: numpy builds its 64-bit draws from two 32-bit words.
 _RAW_64_BIT = (np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64)
 

@@ -371,13 +371,18 @@ def max_norm_columns_(w, c):
     ``w`` must be a writeable C-contiguous float array (a parameter's own storage).
     Columns inside the ball are untouched, bit for bit.
     """
+    radius = _max_norm_operands(w, c)
+    backend.implementations["maxnorm"].max_norm_columns(w, radius, backend.get_num_threads())
+
+
+def _max_norm_operands(w, c):
+    """Check a weight matrix and bound for max-norm, in place; return ``c`` as a float."""
     check_float_array("w", w)
     if w.ndim != 2:
         raise ValueError(f"max-norm needs a 2-D weight matrix, got shape {w.shape}")
     if not (w.flags.c_contiguous and w.flags.writeable):
         raise ValueError("max-norm works in place and needs a writeable C-contiguous array")
-    radius = check_real("max-norm bound c", c, low=0, low_open=True)
-    backend.implementations["maxnorm"].max_norm_columns(w, radius, backend.get_num_threads())
+    return check_real("max-norm bound c", c, low=0, low_open=True)
 
 
 def _sgd_operands(w, g, v, momentum):
@@ -425,9 +430,7 @@ def sgd_update_max_norm_(w, g, v, lr, momentum, weight_decay, nesterov, c):
         >>> bool(np.allclose(np.linalg.norm(w, axis=0), [5.0, np.hypot(0.1, 0.1)]))
         True
     """
-    if getattr(w, "ndim", None) != 2:
-        raise ValueError(f"max-norm needs a 2-D weight matrix, got shape {getattr(w, 'shape', None)}")
-    radius = check_real("max-norm bound c", c, low=0, low_open=True)
+    radius = _max_norm_operands(w, c)
     w_flat, g_flat, v_flat = _sgd_operands(w, g, v, momentum)
     if w.size == 0:
         return
