@@ -22,6 +22,14 @@ cdef enum:
     COLUMN_ALIGN = 16
 
 
+cdef inline int column_chunks(int n_threads, Py_ssize_t elements, Py_ssize_t cols,
+                              Py_ssize_t min_per_thread) noexcept nogil:
+    """How many column blocks (threads) to use: at most ``n_threads``, one per
+    ``min_per_thread`` elements, one per ``COLUMN_ALIGN`` columns, and at least one."""
+    return <int>max(1, min(<Py_ssize_t>n_threads, elements // min_per_thread,
+                           cols // COLUMN_ALIGN))
+
+
 cdef inline Py_ssize_t column_split(Py_ssize_t cols, int n_chunks, int t) noexcept nogil:
     """First column of block ``t`` of ``n_chunks`` (``cols`` for ``t == n_chunks``)."""
     if t == n_chunks:
@@ -31,7 +39,8 @@ cdef inline Py_ssize_t column_split(Py_ssize_t cols, int n_chunks, int t) noexce
 
 cdef inline void add_squares(const floating* row, double* sums,
                              Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
-    """``sums[j] += row[j]**2`` in float64, for ``j0 <= j < j1``: one row of step one."""
+    """``sums[j] += row[j]**2`` in float64, for ``j0 <= j < j1``: one row of step one
+    (``sums`` starts at zero)."""
     cdef Py_ssize_t j
     for j in range(j0, j1):
         sums[j] += <double>row[j] * <double>row[j]

@@ -29,7 +29,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport uint8_t
 
-from column_norms cimport COLUMN_ALIGN, add_squares, column_split, project_columns
+from column_norms cimport add_squares, column_chunks, column_split, project_columns
 
 # Matrix elements per thread below which an extra thread does not pay (measured on 2 cores).
 cdef Py_ssize_t MIN_PER_THREAD = 32768
@@ -39,9 +39,7 @@ cdef void _max_norm_block(floating[:, ::1] w, double c, double[::1] norm_sq,
                           floating[::1] factor, uint8_t[::1] over,
                           Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
     """Project columns ``j0 <= j < j1`` of ``w``; the three 1-D arrays are per-column scratch."""
-    cdef Py_ssize_t i, j, rows = w.shape[0], cols = w.shape[1]
-    for j in range(j0, j1):
-        norm_sq[j] = 0.0
+    cdef Py_ssize_t i, rows = w.shape[0], cols = w.shape[1]
     for i in range(rows):  # step one: squared column norms, row by row
         add_squares(&w[i, 0], &norm_sq[0], j0, j1)
     project_columns(&w[0, 0], rows, cols, c, &norm_sq[0], &factor[0], &over[0], j0, j1)
@@ -73,11 +71,10 @@ def max_norm_columns(floating[:, ::1] w, double c, int n_threads):
     if not c > 0:
         raise ValueError(f"max-norm bound c must be positive, got {c}")
     cdef Py_ssize_t rows = w.shape[0], cols = w.shape[1]
-    cdef double[::1] norm_sq = np.empty(cols, dtype=np.float64)
+    cdef double[::1] norm_sq = np.zeros(cols, dtype=np.float64)
     cdef floating[::1] factor = np.empty(cols, dtype=np.float32 if floating is float else np.float64)
     cdef uint8_t[::1] over = np.empty(cols, dtype=np.uint8)
-    cdef int t, n_chunks = <int>max(1, min(<Py_ssize_t>n_threads, rows * cols // MIN_PER_THREAD,
-                                           cols // COLUMN_ALIGN))
+    cdef int t, n_chunks = column_chunks(n_threads, rows * cols, cols, MIN_PER_THREAD)
     for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
         _max_norm_block(w, c, norm_sq, factor, over, column_split(cols, n_chunks, t),
                         column_split(cols, n_chunks, t + 1))

@@ -20,7 +20,7 @@ from cython.parallel cimport prange
 from libc.stdint cimport uint8_t
 
 from chunks cimport n_chunks
-from column_norms cimport COLUMN_ALIGN, add_squares, column_split, project_columns
+from column_norms cimport add_squares, column_chunks, column_split, project_columns
 
 # Elements per thread below which an extra thread does not pay.
 cdef Py_ssize_t MIN_PER_THREAD = 65536
@@ -49,9 +49,7 @@ cdef void _sgd_max_norm_block(floating* w, const floating* g, floating* v,
                               bint nesterov, double c, double* sums, floating* factor,
                               uint8_t* over, Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
     """Update columns ``j0 <= j < j1`` row by row, adding each new row's squares; project."""
-    cdef Py_ssize_t i, j, row
-    for j in range(j0, j1):
-        sums[j] = 0.0
+    cdef Py_ssize_t i, row
     for i in range(rows):
         row = i * cols
         _sgd_update(w + row, g + row, v + row if momentum != 0 else v, lr, momentum,
@@ -122,15 +120,14 @@ def sgd_update_max_norm(floating[::1] w, const floating[::1] g, floating[::1] v,
         raise ValueError(f"sgd_update_max_norm: {n} elements are not rows of {cols} columns")
     if not c > 0:
         raise ValueError(f"sgd_update_max_norm: the bound c must be positive, got {c}")
-    cdef Py_ssize_t rows = n // cols
-    cdef floating lr_ = <floating>lr, m_ = <floating>momentum, wd_ = <floating>weight_decay
-    cdef double[::1] sums = np.empty(cols, dtype=np.float64)
-    cdef floating[::1] factor = np.empty(cols, dtype=np.float32 if floating is float else np.float64)
-    cdef uint8_t[::1] over = np.empty(cols, dtype=np.uint8)
-    cdef int t, chunks = <int>max(1, min(<Py_ssize_t>n_threads, n // MIN_PER_THREAD,
-                                         cols // COLUMN_ALIGN))
     if n == 0:
         return
+    cdef Py_ssize_t rows = n // cols
+    cdef floating lr_ = <floating>lr, m_ = <floating>momentum, wd_ = <floating>weight_decay
+    cdef double[::1] sums = np.zeros(cols, dtype=np.float64)
+    cdef floating[::1] factor = np.empty(cols, dtype=np.float32 if floating is float else np.float64)
+    cdef uint8_t[::1] over = np.empty(cols, dtype=np.uint8)
+    cdef int t, chunks = column_chunks(n_threads, n, cols, MIN_PER_THREAD)
     for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
         _sgd_max_norm_block(&w[0], &g[0], &v[0] if m_ != 0 else NULL, rows, cols, lr_, m_,
                             wd_, nesterov, c, &sums[0], &factor[0], &over[0],
