@@ -88,25 +88,25 @@ static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t 
     Py_ssize_t p;                                                                      \
     int i, v;                                                                          \
     _Pragma("GCC unroll 16")                                                           \
-    for (i = 0; i < ROWS; i++)                                                           \
+    for (i = 0; i < ROWS; i++)                                                         \
         _Pragma("GCC unroll 4")                                                        \
         for (v = 0; v < NV; v++) acc[i][v] = (V){0};                                   \
     _Pragma("GCC unroll 16")                                                           \
-    for (i = 0; i < ROWS; i++) __builtin_prefetch(c + i * ldc, 1, 3);                    \
+    for (i = 0; i < ROWS; i++) __builtin_prefetch(c + i * ldc, 1, 3);                  \
     _Pragma("GCC unroll 4")                                                            \
     for (p = 0; p < kc; p++) {                                                         \
         V bv[NV];                                                                      \
         _Pragma("GCC unroll 4")                                                        \
         for (v = 0; v < NV; v++) memcpy(&bv[v], b + (p * NV + v) * W, sizeof(V));      \
         _Pragma("GCC unroll 16")                                                       \
-        for (i = 0; i < ROWS; i++) {                                                     \
-            V ai = a[p * MR + i] - (V){0};   /* broadcast (see below) */                 \
+        for (i = 0; i < ROWS; i++) {                                                   \
+            V ai = a[p * MR + i] - (V){0};   /* broadcast (notes above) */             \
             _Pragma("GCC unroll 4")                                                    \
             for (v = 0; v < NV; v++) acc[i][v] += ai * bv[v];                          \
         }                                                                              \
     }                                                                                  \
     _Pragma("GCC unroll 16")                                                           \
-    for (i = 0; i < ROWS; i++) {                                                         \
+    for (i = 0; i < ROWS; i++) {                                                       \
         _Pragma("GCC unroll 4")                                                        \
         for (v = 0; v < NV; v++) {                                                     \
             T *dst = c + i * ldc + v * W;                                              \
@@ -130,12 +130,12 @@ static inline void NAME(Py_ssize_t kc, const T *a, const T *b, T *c, Py_ssize_t 
     T acc[ROWS][NR];                                                                   \
     Py_ssize_t p;                                                                      \
     int i, j;                                                                          \
-    for (i = 0; i < ROWS; i++) for (j = 0; j < NR; j++) acc[i][j] = 0;                   \
+    for (i = 0; i < ROWS; i++) for (j = 0; j < NR; j++) acc[i][j] = 0;                 \
     for (p = 0; p < kc; p++)                                                           \
-        for (i = 0; i < ROWS; i++)                                                       \
+        for (i = 0; i < ROWS; i++)                                                     \
             for (j = 0; j < NR; j++)                                                   \
                 acc[i][j] += a[p * MR + i] * b[p * NR + j];                            \
-    for (i = 0; i < ROWS; i++)                                                           \
+    for (i = 0; i < ROWS; i++)                                                         \
         for (j = 0; j < NR; j++)                                                       \
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];      \
 }

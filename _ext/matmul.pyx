@@ -41,11 +41,12 @@ Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
   gemm_microkernel.h and docs/KERNELS.md). Without AVX-512 (16 vector registers)
   6 x 2 vectors.
 * ``KC`` = 256 at most: the inner dimension is cut into equal slices of at most KC
-  (``slice_length``: 784 = 4 x 196, not 3 x 256 + 16). A B micro-panel (KC x NR, 64 KiB float32) is reused by every A panel
-  of the block, an A micro-panel (MR x KC, 6 KiB) sits in L1 while it is used. The B
-  panel is bigger than L1, so it streams from L2: 256 bytes per 24 vector FMAs, well
-  within L2 bandwidth. Longer slices mean fewer passes over C; among the lengths
-  measured here, 256 was as fast as any (docs/KERNELS.md).
+  (``slice_length``: 784 = 4 x 196, not 3 x 256 + 16). A B micro-panel (KC x NR,
+  64 KiB float32) is reused by every A panel of the block, an A micro-panel (MR x KC,
+  6 KiB) sits in L1 while it is used. The B panel is bigger than L1, so it streams from
+  L2: 256 bytes per 24 vector FMAs, well within L2 bandwidth. Longer slices mean fewer
+  passes over C; among the lengths measured here, 256 was as fast as any
+  (docs/KERNELS.md).
 * ``MC`` = 132 rows (a multiple of MR = 6, and >= 128 so that a batch of 128 is one
   block): the A block, MC x KC (132 KiB float32), sits in L2 next to the B block.
 * ``NC`` <= 1024 columns: the B block, KC x NC, at most 1 MiB float32 (L2/L3). The
@@ -59,7 +60,8 @@ own buffers (one malloc for all, freed before returning), so tasks never synchro
 Determinism: threads split the *output* (column blocks, then row groups), never the
 inner dimension. Each element of C is computed by the same micro-kernel arithmetic:
 a sum over each slice in k order, and the slices added to C in k order. The slices
-depend on k alone, not on the thread count, so results are bit-identical for any ``n_threads``.
+depend on k alone, not on the thread count, so results are bit-identical for any
+``n_threads``.
 
 Epilogue (``fused_linear_forward``): a dense layer's forward is ``dropout(relu(X @ W + b))``.
 Run separately, each of the three steps is a full pass over C from memory (plus an
