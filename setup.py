@@ -23,13 +23,30 @@ none of the three changes a correctly rounded result.
 
 OpenMP is probed by compiling and linking a tiny program. When the compiler
 lacks it the build still succeeds, serially, and says so loudly.
+
+Rebuilds: every build configuration has its own build tree, ``build/<key>/``, where
+``<key>`` hashes everything that shapes the compiled code: the flags above, the Cython
+directives, the Python, numpy and Cython versions and, for ``-march=native``, the
+instruction sets the compiler sees on this CPU (its predefined macros, such as
+``__AVX512F__``), and the compiler variables of the environment (``CC``, ``CFLAGS``,
+...). The generated C and the objects live there, so installing the same
+checkout again (``pip install .`` then ``pip install ".[test]"``) reuses the compiled
+kernels instead of recompiling them, while a debug build, a portable build or a build on
+another CPU gets a tree of its own and never picks up a module compiled for another.
+Within one tree, any change to a file under ``_ext/`` (a ``.pyx``, a ``.pxd``, a C
+header; compared by content) regenerates all the C, and setuptools recompiles every
+module whose C is newer than it.
 """
+import hashlib
+import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
 from glob import glob
 
+import Cython
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -44,6 +61,9 @@ NO_OPENMP = os.environ.get("MINIGRAD_NO_OPENMP", "0") == "1"
 #: Extra compile flags of single extensions, added when the compiler accepts them.
 EXTENSION_FLAGS = {"gaussian_dropout": ["-ffp-contract=off", "-fno-math-errno",
                                         "-fno-trapping-math"]}
+
+#: Environment variables that setuptools passes on to the compiler and the linker.
+COMPILER_ENVIRONMENT = ("CC", "CFLAGS", "CPPFLAGS", "LDSHARED", "LDFLAGS")
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -121,11 +141,42 @@ def extension_flags(name):
     return accepted
 
 
+def native_target_macros(compile_args):
+    """The compiler's predefined macros under ``-march=native`` (empty without it).
+
+    They name the instruction sets the kernels are compiled for on this CPU
+    (``__AVX2__``, ``__AVX512F__``, ...): the part of a native build that the flags
+    themselves do not say.
+    """
+    if "-march=native" not in compile_args:
+        return ""
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    tmp = tempfile.mkdtemp(prefix="minigrad-probe-")
+    try:
+        source, output = os.path.join(tmp, "probe.c"), os.path.join(tmp, "macros.txt")
+        with open(source, "w") as f:
+            f.write("int probe;\n")
+        compiler.preprocess(source, output, extra_postargs=["-march=native", "-dM"])
+        with open(output) as f:
+            return "".join(sorted(f))
+    except CompileError:  # a compiler without -dM: the CPU's model name must do
+        return platform.processor() or platform.machine()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_tree(*settings):
+    """``build/<key>``: this build configuration's own directory (see the notes above)."""
+    versions = (sys.version, np.__version__, Cython.__version__)
+    environment = {name: os.environ.get(name) for name in COMPILER_ENVIRONMENT}
+    text = json.dumps([versions, environment, *settings], sort_keys=True, default=str)
+    return os.path.join("build", hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
 def extensions():
     compile_args, link_args, openmp, directives = build_flags()
     # backend_info() reports how the kernels were built; the flags travel as C macros.
-    # (cythonize(force=True) below: a .c file generated for a debug build must not be
-    # reused by an optimised one.)
     macros = [
         ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
         ("MINIGRAD_COMPILE_ARGS", '"%s"' % " ".join(compile_args)),
@@ -146,11 +197,51 @@ def extensions():
     ]
     print(f"minigrad: building {len(exts)} kernels; flags {' '.join(compile_args)}; "
           f"OpenMP {'on' if openmp else 'OFF'}; debug {'on' if DEBUG else 'off'}")
-    return cythonize(exts, compiler_directives=directives, include_path=["_ext"],
-                     force=True)
+    tree = build_tree(compile_args, link_args, directives, macros, EXTENSION_FLAGS,
+                      native_target_macros(compile_args))
+    generated = os.path.join(tree, "cython")
+    stamp, digest = os.path.join(generated, "SOURCES.sha256"), sources_digest()
+    c_files = [os.path.join(generated, "_ext", f"{name}.c") for name in names]
+    if _read(stamp) == digest and all(os.path.isfile(path) for path in c_files):
+        # Same sources as the C in this tree: compile from it (setuptools then skips
+        # every module already newer than its C file).
+        print(f"minigrad: build tree {tree}: reusing its generated C")
+        for ext, path in zip(exts, c_files):
+            ext.sources = [path]
+        return tree, exts
+    print(f"minigrad: build tree {tree}: generating C")
+    exts = cythonize(exts, compiler_directives=directives, include_path=["_ext"],
+                     build_dir=generated, force=True)
+    with open(stamp, "w") as f:
+        f.write(digest)
+    return tree, exts
 
 
+def sources_digest():
+    """A hash of every Cython source and C header under ``_ext/``, names and contents.
+
+    Not their modification times: pip builds in a fresh environment each time, whose
+    Cython ships its own ``.pxd`` files, new every time, which would make every module
+    look out of date.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(glob(os.path.join("_ext", "*.p*")) + glob(os.path.join("_ext", "*.h"))):
+        with open(path, "rb") as f:
+            digest.update(path.encode() + b"\0" + f.read() + b"\0")
+    return digest.hexdigest()
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+TREE, EXTENSIONS = extensions()
 # Compile the kernels in parallel, one job per core (pip runs build_ext without -j; each
 # kernel is its own compiler process, so the build of ten kernels takes about half as long
 # on two cores). An explicit ``build_ext -j N`` on the command line still wins.
-setup(ext_modules=extensions(), options={"build_ext": {"parallel": os.cpu_count() or 1}})
+setup(ext_modules=EXTENSIONS,
+      options={"build": {"build_base": TREE}, "build_ext": {"parallel": os.cpu_count() or 1}})
