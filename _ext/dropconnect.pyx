@@ -61,7 +61,7 @@ from libc.string cimport memset
 import numpy as np
 
 from chunks cimport n_chunks
-from elementwise cimport splitmix64
+from elementwise cimport select, splitmix64
 
 # Mask bits per thread below which an extra thread does not pay (a bit costs about a
 # nanosecond; 2**16 bits is some 60 us, as for dropout's 8192 elements of 8 ns).
@@ -132,7 +132,7 @@ cdef inline void _masked_axpy(floating* acc, floating a, const floating* v, uint
     row_key(seed, row, &lo, &hi)
     weyl = lo
     for j in range(n):
-        acc[j] += a * (v[j] if kept(weyl, hi, threshold) else 0)
+        acc[j] += a * select(kept(weyl, hi, threshold), v[j], 0)
         weyl = weyl + GOLDEN32
 
 
@@ -174,7 +174,7 @@ cdef void _backward_input(const floating* grad_out, const floating* wt, floating
             wcol = &wt[j * K]
             step = <uint32_t>j * GOLDEN32  # bit j of every row
             for k in range(K):
-                acc[k] += g * (wcol[k] if kept(los[k] + step, his[k], threshold) else 0)
+                acc[k] += g * select(kept(los[k] + step, his[k], threshold), wcol[k], 0)
         _finish(acc, <const floating*>NULL, scale, K)
 
 
