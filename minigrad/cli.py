@@ -42,6 +42,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "train":
         return _train_command(args, argv, train_parser)
+    if args.command == "sweep":
+        from .sweep.cli import sweep_command
+        return sweep_command(args, args.sweep_parser)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover (argparse catches it)
 
 

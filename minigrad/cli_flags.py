@@ -135,4 +135,6 @@ def build_parser(suppress_defaults=False):
                           "matplotlib) here")
     run.add_argument("--quiet", action="store_true", default=default(False),
                      help="no progress bar or banner; per-epoch lines still print")
+    from .sweep.cli import add_sweep_command  # minigrad sweep: its own module
+    add_sweep_command(commands)
     return parser, p
