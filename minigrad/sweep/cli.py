@@ -39,7 +39,7 @@ from ..checks import check_int
 from ..cli_flags import _checked_flag, add_config_flags
 from ..kernels import backend
 from ..training_config import TrainConfig
-from .grid import Sweep, check_validation, parse_axis, read_sweep_file
+from .grid import Sweep, axis_name, check_validation, parse_axis, read_sweep_file
 
 __all__ = ["add_sweep_command", "sweep_command"]
 
@@ -130,6 +130,14 @@ def _grid_axis(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _same_field(name, axis):
+    """Whether a config key of a sweep file names the field ``axis``."""
+    try:
+        return axis_name(name) == axis
+    except ValueError:  # not a field at all: Sweep.from_dict says so
+        return False
+
+
 def _sweep_from_args(args):
     """The Sweep that the file and the flags describe (ValueError/TypeError if bad)."""
     spec = read_sweep_file(args.file) if args.file else {}
@@ -142,6 +150,11 @@ def _sweep_from_args(args):
         if axis in grid:
             raise ValueError(f"grid: axis {axis} is given twice")
         grid[axis] = values
+    for axis in map(axis_name, grid):
+        if any(_same_field(name, axis) for name in config):
+            where = "by its flag" if axis in vars(args) else f"in {args.file}"
+            raise ValueError(f"{axis} is both fixed ({where}) and swept (grid axis "
+                             f"{axis}): give it once")
     spec.update(config=config, grid=grid)
     for name in ("seeds", "dataset", "train_subset", "validation", "data_dir"):
         if name in vars(args):

@@ -354,14 +354,16 @@ class Sweep:
         """JSON-friendly data (``sweep.json``); ``Sweep.from_dict`` reads it back."""
         return {"grid": {axis: [_jsonable(v) for v in values]
                          for axis, values in self.grid.items()},
-                "seeds": list(self.seeds), "config": self.base.to_dict(),
+                "seeds": list(self.seeds),
+                "config": {k: v for k, v in self.base.to_dict().items() if k != "seed"},
                 "dataset": self.dataset, "train_subset": self.train_subset,
                 "validation": self.validation, "data_dir": self.data_dir}
 
     @classmethod
     def from_dict(cls, d):
         """A Sweep from the data of ``to_dict`` or of a sweep file (``read_sweep_file``);
-        ``config`` may name only some fields (the others keep TrainConfig's defaults)."""
+        ``config`` may name only some fields (the others keep TrainConfig's defaults);
+        a field that is also a grid axis takes the grid's values."""
         known = {"grid", "seeds", "config", "dataset", "train_subset", "validation",
                  "data_dir"}
         unknown = set(d) - known
