@@ -172,7 +172,10 @@ def sweep_command(args, parser):
     if args.summarize:
         if not os.path.isfile(os.path.join(args.summarize, "sweep.json")):
             parser.error(f"--summarize: {args.summarize!r} holds no sweep.json")
-        sweep = load_sweep(args.summarize)
+        try:
+            sweep = load_sweep(args.summarize)
+        except (TypeError, ValueError) as exc:
+            parser.error(f"--summarize: {args.summarize}/sweep.json: {exc}")
         return _report(args.summarize, sweep, sweep_results(sweep, args.summarize), args)
     if args.out is None and not args.dry_run:
         parser.error("--out DIR is required (or --summarize DIR)")

@@ -38,8 +38,8 @@ def trial_dir(sweep_dir, trial_key):
     return os.path.join(sweep_dir, "trials", trial_key)
 
 
-def _json_text(data):
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+def _json_text(data, sort_keys=True):
+    return json.dumps(data, indent=2, sort_keys=sort_keys) + "\n"
 
 
 def write_outcome(sweep_dir, trial, outcome):
@@ -86,7 +86,7 @@ def save_sweep(sweep_dir, sweep, **info):
     """Write ``sweep.json``: the sweep (``Sweep.to_dict``) and ``info`` (e.g. the command)."""
     os.makedirs(sweep_dir, exist_ok=True)
     with replace_atomically([os.path.join(sweep_dir, "sweep.json")], "w") as (f,):
-        f.write(_json_text({**sweep.to_dict(), **info}))
+        f.write(_json_text({**sweep.to_dict(), **info}, sort_keys=False))  # the grid's order
 
 
 def load_sweep(sweep_dir):
@@ -94,6 +94,7 @@ def load_sweep(sweep_dir):
     from .grid import Sweep
     with open(os.path.join(sweep_dir, "sweep.json"), encoding="utf-8") as f:
         data = json.load(f)
+    data.get("config", {}).pop("seed", None)  # written by the first version of sweep.json
     return Sweep.from_dict({k: v for k, v in data.items()
                             if k in ("grid", "seeds", "config", "dataset", "train_subset",
                                      "validation", "data_dir")})

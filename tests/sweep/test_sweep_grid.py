@@ -145,3 +145,12 @@ def test_an_empty_grid_is_one_point():
     sweep = Sweep(seeds=(0, 1), base=TrainConfig(epochs=1))
     assert len(sweep.points()) == 1 and len(sweep.trials()) == 2
     assert sweep.trials()[0].key.startswith("seed=0-")
+
+
+def test_sweep_json_keeps_the_grid_order(tmp_path):
+    from minigrad.sweep.store import load_sweep, save_sweep
+    sweep = small_sweep({"p_input": [0.0, 0.2], "lr": [0.1, 0.05]}, seeds=(0, 1))
+    save_sweep(tmp_path, sweep)
+    again = load_sweep(tmp_path)
+    assert list(again.grid) == ["p_input", "lr"] and again.grid["lr"] == (0.1, 0.05)
+    assert [t.key for t in again.trials()] == [t.key for t in sweep.trials()]
