@@ -93,8 +93,9 @@ def run_trial(trial, threads=None, checkpoint=False):
         checkpoint: also return the final checkpoint's bytes (``outcome["checkpoint"]``).
 
     Returns:
-        ``{"key", "status": "ok" | "failed", "history", "validation_error",
-        "test_error", "seconds", "host", "pid", "threads", "traceback", "checkpoint"}``.
+        a dict with the keys ``key``, ``status`` (``"ok"`` or ``"failed"``),
+        ``history``, ``validation_error``, ``test_error``, ``seconds``, ``host``,
+        ``pid``, ``threads``, ``traceback`` and ``checkpoint``.
         ``history`` is ``train``'s, each record with ``validation_error`` added (the
         error on the held-out split after that epoch, or None without one);
         ``validation_error`` and ``test_error`` are the last epoch's. A failed trial
