@@ -20,7 +20,7 @@ import itertools
 import numbers
 import os
 
-from ..atomic import replace_atomically
+from ..history import save_figure
 from .store import read_history
 from .summary import summarize
 
@@ -41,16 +41,6 @@ def _numeric(values):
 
 def _swept(sweep):
     return [axis for axis, values in sweep.grid.items() if len(values) > 1]
-
-
-def _save(fig, path):
-    import matplotlib.pyplot as plt
-    try:
-        with replace_atomically([path], "wb") as (f,):
-            fig.savefig(f, format="png", dpi=100)
-    finally:
-        plt.close(fig)
-    return path
 
 
 def error_vs_axis_figure(sweep, rows, axis):
@@ -147,10 +137,10 @@ def write_plots(out, sweep, results):
     except ImportError:
         return None
     rows = summarize(sweep, results)
-    paths = [_save(error_vs_axis_figure(sweep, rows, axis),
+    paths = [save_figure(error_vs_axis_figure(sweep, rows, axis),
                    os.path.join(out, f"error_vs_{axis}.png")) for axis in _swept(sweep)]
     if len(_swept(sweep)) == 2:
-        paths.append(_save(heatmap_figure(sweep, rows), os.path.join(out, "heatmap.png")))
+        paths.append(save_figure(heatmap_figure(sweep, rows), os.path.join(out, "heatmap.png")))
     chosen = [r for r in rows if r["chosen"]]
     if chosen:
         point = {a: chosen[0][a] for a in sweep.grid}
@@ -158,6 +148,6 @@ def write_plots(out, sweep, results):
                   r["status"] == "ok" and all(v == point[a] for a, v in t.point)]
         histories = {f"seed {t.base_seed}": read_history(out, t.key) for t in trials}
         title = "chosen: " + ", ".join(f"{a}={_label(v)}" for a, v in point.items())
-        paths.append(_save(learning_curves_figure(histories, title),
+        paths.append(save_figure(learning_curves_figure(histories, title),
                            os.path.join(out, "learning_curves.png")))
     return paths
