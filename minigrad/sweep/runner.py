@@ -101,6 +101,7 @@ def run_sweep(sweep, out, *, executor=None, workers=None, threads=None, oversubs
     pending = [t for t in trials if not _finished(read_result(out, t.key), retry_failed)]
     if pending:
         from tqdm import tqdm
+        # disable=None: tqdm draws the bar only on a terminal (a log file gets the lines)
         with tqdm(total=len(trials), initial=len(trials) - len(pending), unit="trial",
                   desc="sweep", disable=None if progress else True, file=sys.stderr,
                   dynamic_ncols=True) as bar:
