@@ -6,6 +6,7 @@ Examples::
     minigrad train --hidden 800 800 --epochs 50 --checkpoint run.npz --out runs/a
     minigrad train --resume run.npz --epochs 100       # continue bit for bit
     python -m minigrad train --train-subset 2000 --hidden 64 --quiet
+    minigrad sweep --grid p_input=0,0.2 --seeds 0 1 --out sweeps/a   # minigrad.sweep.cli
 
 Every flag is checked before any work starts; a bad value is an argparse error (exit
 status 2, no traceback). The flags are TrainConfig's fields (``minigrad.cli_flags``), so
@@ -29,6 +30,7 @@ import time
 from .cli_flags import build_parser
 from .cli_guards import check_destinations, checkpoint_note, file_identity, stop_status
 from .kernels import backend
+from .sweep.cli import add_sweep_command, sweep_command
 from .training import ResumeError, TrainConfig, train
 
 #: the TrainConfig fields, each also the ``dest`` of its flag
@@ -38,10 +40,12 @@ CONFIG_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
 def main(argv=None):
     """Entry point of the ``minigrad`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser, train_parser = build_parser()
+    parser, train_parser = build_parser(more_commands=(add_sweep_command,))
     args = parser.parse_args(argv)
     if args.command == "train":
         return _train_command(args, argv, train_parser)
+    if args.command == "sweep":
+        return sweep_command(args, args.sweep_parser)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover (argparse catches it)
 
 

@@ -87,8 +87,10 @@ def _word_type(annotation):
     return next((t for t in types if t in (int, float)), None)
 
 
-def build_parser(suppress_defaults=False):
-    """The argparse parser of ``minigrad``. ``suppress_defaults``: leave unset flags out.
+def build_parser(suppress_defaults=False, more_commands=()):
+    """The argparse parser of ``minigrad``. ``suppress_defaults``: leave unset flags out;
+    ``more_commands``: functions that each add a command to the subparsers (``minigrad
+    sweep``'s is ``minigrad.sweep.cli.add_sweep_command``).
 
     Returns ``(parser, train_parser)``: the whole command line, and its ``train``
     command (whose ``error`` method reports a usage error, exit status 2).
@@ -135,4 +137,6 @@ def build_parser(suppress_defaults=False):
                           "matplotlib) here")
     run.add_argument("--quiet", action="store_true", default=default(False),
                      help="no progress bar or banner; per-epoch lines still print")
+    for add_command in more_commands:
+        add_command(commands)
     return parser, p

@@ -63,11 +63,16 @@ def plot_learning_curve(out_dir, history, title=None):
     try:
         import matplotlib
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
     except ImportError:
         return None
-    fig = learning_curve_figure(history, title)
-    path = os.path.join(out_dir, "learning_curve.png")
+    return save_figure(learning_curve_figure(history, title),
+                       os.path.join(out_dir, "learning_curve.png"))
+
+
+def save_figure(fig, path):
+    """Save the matplotlib Figure ``fig`` as the PNG ``path`` (atomically), close it;
+    return ``path``."""
+    import matplotlib.pyplot as plt
     try:
         with replace_atomically([path], "wb") as (f,):
             fig.savefig(f, format="png", dpi=100)

@@ -7,6 +7,7 @@
 * ``nn/``: layers, initialisation, fusion, max-norm, SGD and schedules;
 * ``data/``: IDX files, the dataset loaders and downloads, minibatches;
 * ``training/``: the training loop, checkpoints, histories and plots, the command line;
+* ``sweep/``: ``minigrad sweep``: grids, trials, the local pool and Dask, summaries;
 * ``docs/``: the README, the guided tour, every docstring example and the examples/;
 * ``support/``: what tests of several floors share (backend switching, memory layouts,
   bit-level assertions, the bad-input checker, repository paths).

@@ -1,0 +1,243 @@
+"""The ``minigrad sweep`` command: a grid of training runs from flags or a TOML/JSON file.
+
+Examples::
+
+    # 2 x 2 dropout rates x 2 seeds on 2,000 Fashion-MNIST images, 500 held out
+    minigrad sweep --dataset fashion-mnist --train-subset 2000 --validation 500 \\
+        --hidden 64 --epochs 2 --grid p_input=0,0.2 --grid p_hidden=0.3,0.5 \\
+        --seeds 0 1 --out sweeps/dropout --plot
+    minigrad sweep --file sweep.toml --out sweeps/a     # the same, from a file
+    minigrad sweep ... --local-cluster 2                # on a Dask LocalCluster
+    minigrad sweep ... --scheduler tcp://10.0.0.5:8786  # on a running Dask scheduler
+    minigrad sweep --summarize sweeps/dropout --plot    # render the summary again
+
+The grid syntax, ``--grid AXIS=V1,V2,...``: one flag per axis, so each axis reads as
+a line of the sweep ("p_input takes 0 and 0.2"), the axis named as the TrainConfig
+field or as ``minigrad train``'s flag without dashes (``input-dropout=0,0.2``), values
+as that flag reads them (``none`` for no max-norm; hidden sizes joined by ``x``:
+``hidden=512x512,1024x1024``). Commas never occur inside a value, so no quoting is
+needed. Every other ``minigrad train`` flag (``--hidden 64 --epochs 2``) sets the
+fields that are not swept; ``--seeds`` lists the base seeds. With ``--file``, those
+flags override or add to the file's ``config``, ``grid`` and ``seeds``; naming a field
+both fixed and swept is an error.
+
+Everything is checked before any trial starts (each value by its field's own check, each
+grid point's whole configuration, the data and the split sizes, the places written to):
+a bad grid is an argparse error (exit status 2) naming the axis. Then the exit status is
+0 when every trial finished, 1 when some failed (each recorded with its traceback in
+``trials/<key>/result.json`` and counted in the summary), 130 on Ctrl-C (a rerun of the
+same command continues).
+"""
+import argparse
+import dataclasses
+import os
+import shlex
+import sys
+from functools import partial
+
+from ..checks import check_int
+from ..cli_flags import _checked_flag, add_config_flags
+from ..kernels import backend
+from ..training_config import TrainConfig
+from .grid import Sweep, axis_name, check_validation, parse_axis, read_sweep_file
+
+__all__ = ["add_sweep_command", "sweep_command"]
+
+#: the TrainConfig fields, each the ``dest`` of its flag
+CONFIG_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+
+
+def _validation_from_text(text):
+    """``--validation``: a count (``5000``) or a fraction (``0.1``)."""
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def add_sweep_command(commands):
+    """Add the ``sweep`` command to the subparsers ``commands``; return its parser.
+
+    Its TrainConfig flags have no defaults (``argparse.SUPPRESS``): only the flags given
+    appear in the result, to override the file's config or TrainConfig's defaults.
+    """
+    p = commands.add_parser(
+        "sweep", help="train a grid of dropout MLPs (times seeds) and summarise them",
+        description="Train one run per grid point and seed on a local process pool or a "
+                    "Dask cluster; each run in its own directory under --out; a summary "
+                    "(CSV, Markdown) with the configuration chosen on the validation split.")
+    groups = {name: p.add_argument_group(name)
+              for name in ("sweep", "data", "model", "optimisation", "execution")}
+    sweep = groups["sweep"]
+    sweep.add_argument("--grid", action="append", type=_grid_axis, default=[],
+                       metavar="AXIS=V1,V2", help="one swept axis and its values (repeat "
+                       "for more axes), e.g. p_input=0,0.2 or hidden=256x256,512x512")
+    _checked_flag(sweep, "--seeds", int, partial(_each, partial(check_int, minimum=0)),
+                  nargs="+", default=argparse.SUPPRESS, metavar="S",
+                  help="base seeds (default 0); each trial's seed is derived from one of "
+                       "them and the trial's content")
+    sweep.add_argument("--file", metavar="FILE", help="a TOML or JSON sweep file (grid, "
+                       "seeds, config, dataset, train_subset, validation)")
+    sweep.add_argument("--out", metavar="DIR", help="the sweep directory (required unless "
+                       "--summarize)")
+    sweep.add_argument("--summarize", metavar="DIR", help="only render DIR's summary (and "
+                       "plots with --plot) from its files; train nothing")
+    sweep.add_argument("--plot", action="store_true", help="write the PNG plots (matplotlib)")
+    sweep.add_argument("--retry-failed", action="store_true",
+                       help="run trials recorded as failed again (finished ones are skipped)")
+    sweep.add_argument("--checkpoints", action="store_true",
+                       help="keep each trial's final checkpoint.npz")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="check the grid and list the trials; train nothing")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar or trial lines")
+    data = groups["data"]
+    data.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=argparse.SUPPRESS)
+    data.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                      help="directory with the four IDX files")
+    data.add_argument("--no-download", action="store_true",
+                      help="never download missing files")
+    _checked_flag(data, "--train-subset", int, partial(check_int, minimum=1),
+                  default=argparse.SUPPRESS, metavar="N",
+                  help="train on the first N training images only")
+    _checked_flag(data, "--validation", _validation_from_text, check_validation,
+                  default=argparse.SUPPRESS, metavar="N|F",
+                  help="hold out the last N (or the fraction F) of the training images "
+                       "as the validation split the configuration is chosen on")
+    add_config_flags(groups, lambda value: argparse.SUPPRESS)
+    run = groups["execution"]
+    _checked_flag(run, "--workers", int, partial(check_int, minimum=1), metavar="W",
+                  help="local worker processes (default: the trials and cores there are)")
+    _checked_flag(run, "--threads", int,
+                  partial(check_int, minimum=1, maximum=backend.MAX_THREADS), metavar="T",
+                  help="kernel threads of each trial (default: the cores shared among the "
+                       "local workers; with --scheduler, the workers' own setting)")
+    run.add_argument("--oversubscribe", action="store_true",
+                     help="allow workers x threads above the cores")
+    cluster = run.add_mutually_exclusive_group()
+    _checked_flag(cluster, "--local-cluster", int, partial(check_int, minimum=1), metavar="N",
+                  help="run on a Dask LocalCluster of N worker processes (minigrad[distributed])")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on the Dask scheduler at ADDRESS, e.g. tcp://HOST:8786")
+    p.set_defaults(sweep_parser=p)  # sweep_command reports usage errors through it
+    return p
+
+
+def _each(check, name, values):
+    return [check(name, v) for v in values]
+
+
+def _grid_axis(text):
+    try:
+        return parse_axis(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _same_field(name, axis):
+    """Whether a config key of a sweep file names the field ``axis``."""
+    try:
+        return axis_name(name) == axis
+    except ValueError:  # not a field at all: Sweep.from_dict says so
+        return False
+
+
+def _sweep_from_args(args):
+    """The Sweep that the file and the flags describe (ValueError/TypeError if bad)."""
+    spec = read_sweep_file(args.file) if args.file else {}
+    config = dict(spec.get("config", {}))
+    config.update({name: getattr(args, name) for name in CONFIG_FIELDS if name in vars(args)})
+    grid = dict(spec.get("grid", {}))
+    for axis, values in args.grid:
+        if axis in grid and args.file:
+            raise ValueError(f"grid axis {axis} is in {args.file} and in --grid")
+        if axis in grid:
+            raise ValueError(f"grid: axis {axis} is given twice")
+        grid[axis] = values
+    for axis in map(axis_name, grid):
+        if any(_same_field(name, axis) for name in config):
+            where = "by its flag" if axis in vars(args) else f"in {args.file}"
+            raise ValueError(f"{axis} is both fixed ({where}) and swept (grid axis "
+                             f"{axis}): give it once")
+    spec.update(config=config, grid=grid)
+    for name in ("seeds", "dataset", "train_subset", "validation", "data_dir"):
+        if name in vars(args):
+            spec[name] = getattr(args, name)
+    if "seed" in config:
+        raise ValueError("--seed is not used by a sweep: give the base seeds with --seeds")
+    return Sweep.from_dict(spec)
+
+
+def sweep_command(args, parser):
+    """Run ``minigrad sweep`` with the parsed ``args``; return the exit status."""
+    from .runner import run_sweep, sweep_results
+    from .store import load_sweep
+    from .trial import check_sweep_data
+    if args.summarize:
+        if not os.path.isfile(os.path.join(args.summarize, "sweep.json")):
+            parser.error(f"--summarize: {args.summarize!r} holds no sweep.json")
+        try:
+            sweep = load_sweep(args.summarize)
+        except (TypeError, ValueError) as exc:
+            parser.error(f"--summarize: {args.summarize}/sweep.json: {exc}")
+        return _report(args.summarize, sweep, sweep_results(sweep, args.summarize), args)
+    if args.out is None and not args.dry_run:
+        parser.error("--out DIR is required (or --summarize DIR)")
+    if args.workers is not None and (args.local_cluster or args.scheduler):
+        parser.error("--workers is for the local pool: a Dask cluster has its own workers")
+    try:
+        sweep = _sweep_from_args(args)
+    except (TypeError, ValueError, OSError) as exc:
+        parser.error(str(exc))
+    trials = sweep.trials()
+    if args.dry_run:
+        for trial in trials:
+            print(trial.key)
+        print(f"{len(trials)} trials ({len(sweep.points())} grid points x "
+              f"{len(sweep.seeds)} seeds)")
+        return 0
+    try:
+        check_sweep_data(sweep, download=not args.no_download)
+        os.makedirs(args.out, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    info = {"command": "minigrad sweep " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
+    options = dict(threads=args.threads, retry_failed=args.retry_failed,
+                   checkpoints=args.checkpoints, progress=not args.quiet, info=info)
+    try:
+        if args.local_cluster or args.scheduler:
+            from .cluster import dask_client, local_cluster_threads
+            if args.local_cluster:
+                options["threads"] = local_cluster_threads(args.local_cluster, args.threads)
+            with dask_client(args.scheduler, args.local_cluster) as client:
+                results = run_sweep(sweep, args.out, executor=client, **options)
+        else:
+            results = run_sweep(sweep, args.out, workers=args.workers,
+                                oversubscribe=args.oversubscribe, **options)
+    except ImportError as exc:
+        parser.error(str(exc))
+    except ValueError as exc:  # the worker plan: workers x threads above the cores
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("minigrad sweep: interrupted; the finished trials are kept: run the same "
+              "command again to continue", file=sys.stderr)
+        return 130
+    return _report(args.out, sweep, results, args)
+
+
+def _report(out, sweep, results, args):
+    """Write the summary (and plots); print it; the exit status (1 if a trial failed)."""
+    from .summary import render_markdown, write_summary
+    rows, paths = write_summary(out, sweep, results)
+    if args.plot:
+        from .plots import write_plots
+        written = write_plots(out, sweep, results)
+        if written is None:
+            print("plots not written: matplotlib is not installed (pip install matplotlib)")
+        else:
+            paths += written
+    print(render_markdown(sweep, rows), end="")
+    print(f"wrote {', '.join(paths)}")
+    failed = sum(r is not None and r["status"] != "ok" for r in results)
+    if failed:
+        print(f"minigrad sweep: {failed} of {len(results)} trials failed (their tracebacks "
+              f"are in {out}/trials/<key>/result.json; --retry-failed runs them again)",
+              file=sys.stderr)
+        return 1
+    return 0

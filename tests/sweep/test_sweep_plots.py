@@ -1,0 +1,58 @@
+"""The sweep's plots: which files, and that they draw the summary's numbers."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from minigrad.sweep import run_sweep, summarize
+from minigrad.sweep.plots import error_vs_axis_figure, write_plots
+
+from support.sweeps import small_sweep
+
+pytest.importorskip("matplotlib")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    sweep = small_sweep({"p_input": [0.0, 0.2], "p_hidden": [0.2, 0.35, 0.5]}, seeds=(0, 1))
+    with ThreadPoolExecutor(1) as pool:
+        results = run_sweep(sweep, out, executor=pool, threads=1, progress=False)
+    return out, sweep, results
+
+
+def test_two_swept_axes_give_both_curves_the_heatmap_and_the_learning_curves(swept):
+    out, sweep, results = swept
+    paths = write_plots(out, sweep, results)
+    names = sorted(p.rsplit("/", 1)[1] for p in paths)
+    assert names == ["error_vs_p_hidden.png", "error_vs_p_input.png", "heatmap.png",
+                     "learning_curves.png"]
+    for path in paths:
+        with open(path, "rb") as f:
+            assert f.read(8) == PNG
+
+
+def test_the_curves_draw_the_summary_means_one_line_per_other_value(swept):
+    import matplotlib.pyplot as plt
+    out, sweep, results = swept
+    rows = summarize(sweep, results)
+    fig = error_vs_axis_figure(sweep, rows, "p_hidden")
+    validation, test = fig.axes[:2]
+    lines = [bars.lines[0] for bars in test.containers]  # each errorbar's data line
+    assert len(lines) == 2  # p_input = 0.0 and 0.2
+    for line, p_input in zip(lines, (0.0, 0.2)):
+        expected = [100 * r["test_error_mean"] for r in rows if r["p_input"] == p_input]
+        assert list(line.get_ydata()) == pytest.approx(expected)
+        assert list(line.get_xdata()) == [0.2, 0.35, 0.5]
+    first = validation.containers[0].lines[0]
+    assert list(first.get_ydata()) == pytest.approx(
+        [100 * r["validation_error_mean"] for r in rows if r["p_input"] == 0.0])
+    plt.close(fig)
+
+
+def test_one_swept_axis_has_no_heatmap(tmp_path):
+    sweep = small_sweep({"p_hidden": [0.2, 0.5], "p_input": [0.1]})
+    with ThreadPoolExecutor(1) as pool:
+        results = run_sweep(sweep, tmp_path, executor=pool, threads=1, progress=False)
+    names = sorted(p.rsplit("/", 1)[1] for p in write_plots(tmp_path, sweep, results))
+    assert names == ["error_vs_p_hidden.png", "learning_curves.png"]
