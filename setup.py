@@ -44,6 +44,7 @@ import platform
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from glob import glob
 
 import Cython
@@ -76,8 +77,10 @@ int main(void) {
 """
 
 
-def compiler_accepts(compile_args, link_args=(), source="int main(void) { return 0; }\n"):
-    """Return True when the C compiler compiles and links ``source`` with these flags."""
+@contextmanager
+def probe(source):
+    """``(compiler, directory, path)``: the C compiler, and ``source`` written to ``path``
+    in a temporary ``directory`` (removed afterwards), for the build's probes below."""
     compiler = new_compiler()
     customize_compiler(compiler)
     tmp = tempfile.mkdtemp(prefix="minigrad-probe-")
@@ -85,13 +88,22 @@ def compiler_accepts(compile_args, link_args=(), source="int main(void) { return
         path = os.path.join(tmp, "probe.c")
         with open(path, "w") as f:
             f.write(source)
-        objects = compiler.compile([path], output_dir=tmp, extra_postargs=list(compile_args))
-        compiler.link_executable(objects, "probe", output_dir=tmp, extra_postargs=list(link_args))
-        return True
-    except (CompileError, LinkError):
-        return False
+        yield compiler, tmp, path
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compiler_accepts(compile_args, link_args=(), source="int main(void) { return 0; }\n"):
+    """Return True when the C compiler compiles and links ``source`` with these flags."""
+    with probe(source) as (compiler, tmp, path):
+        try:
+            objects = compiler.compile([path], output_dir=tmp,
+                                       extra_postargs=list(compile_args))
+            compiler.link_executable(objects, "probe", output_dir=tmp,
+                                     extra_postargs=list(link_args))
+            return True
+        except (CompileError, LinkError):
+            return False
 
 
 def build_flags():
@@ -150,20 +162,14 @@ def native_target_macros(compile_args):
     """
     if "-march=native" not in compile_args:
         return ""
-    compiler = new_compiler()
-    customize_compiler(compiler)
-    tmp = tempfile.mkdtemp(prefix="minigrad-probe-")
-    try:
-        source, output = os.path.join(tmp, "probe.c"), os.path.join(tmp, "macros.txt")
-        with open(source, "w") as f:
-            f.write("int probe;\n")
-        compiler.preprocess(source, output, extra_postargs=["-march=native", "-dM"])
+    with probe("int probe;\n") as (compiler, tmp, path):
+        output = os.path.join(tmp, "macros.txt")
+        try:
+            compiler.preprocess(path, output, extra_postargs=["-march=native", "-dM"])
+        except CompileError:  # a compiler without -dM: the CPU's model name must do
+            return platform.processor() or platform.machine()
         with open(output) as f:
             return "".join(sorted(f))
-    except CompileError:  # a compiler without -dM: the CPU's model name must do
-        return platform.processor() or platform.machine()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_tree(*settings):
@@ -225,7 +231,9 @@ def sources_digest():
     look out of date.
     """
     digest = hashlib.sha256()
-    for path in sorted(glob(os.path.join("_ext", "*.p*")) + glob(os.path.join("_ext", "*.h"))):
+    sources = [path for pattern in ("*.pyx", "*.pxd", "*.h")
+               for path in glob(os.path.join("_ext", pattern))]
+    for path in sorted(sources):
         with open(path, "rb") as f:
             digest.update(path.encode() + b"\0" + f.read() + b"\0")
     return digest.hexdigest()
