@@ -95,7 +95,7 @@ def _train_command(args, argv, train_parser):
     if args.threads is not None:
         backend.set_num_threads(args.threads)  # in range: the parser checked the bound
 
-    from .data import load_dataset
+    from .data import load_dataset, training_subset
     from .data.datasets import DatasetNotFoundError
     from .data.download import DownloadError
     try:
@@ -103,12 +103,12 @@ def _train_command(args, argv, train_parser):
                                verbose=not args.quiet)
     except (DatasetNotFoundError, DownloadError, OSError, ValueError) as exc:
         error(f"cannot load {args.dataset}: {exc}")
-    x_train, y_train, x_test, y_test = dataset
     if args.train_subset is not None:
-        if args.train_subset > len(x_train):
-            error(f"--train-subset {args.train_subset} exceeds the {len(x_train)} "
-                  "training images")
-        x_train, y_train = x_train[:args.train_subset], y_train[:args.train_subset]
+        try:
+            dataset = training_subset(dataset, args.train_subset, "--train-subset")
+        except ValueError as exc:
+            error(str(exc))
+    x_train, y_train, x_test, y_test = dataset
 
     info = backend.backend_info()
     if not args.quiet:

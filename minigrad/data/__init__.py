@@ -20,11 +20,11 @@ Example::
 """
 from .batches import iterate_minibatches
 from .datasets import (Dataset, DatasetNotFoundError, load_dataset, load_fashion_mnist,
-                       load_mnist, locate_dataset)
+                       load_mnist, locate_dataset, training_subset)
 from .download import DownloadError
 from .idx import IDXError, read_idx, write_idx
 from .locate import ChecksumError
 
-__all__ = ["load_mnist", "load_fashion_mnist", "load_dataset", "locate_dataset", "Dataset",
+__all__ = ["load_mnist", "load_fashion_mnist", "load_dataset", "locate_dataset", "training_subset", "Dataset",
            "iterate_minibatches", "read_idx", "write_idx",
            "IDXError", "ChecksumError", "DownloadError", "DatasetNotFoundError"]

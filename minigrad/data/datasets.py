@@ -60,6 +60,22 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
 
 
+def training_subset(dataset, n, name="train_subset"):
+    """``dataset`` with only its first ``n`` training images (the test set whole).
+
+    ``name`` is how the caller's user spells the setting, for the error: a ValueError
+    when ``n`` exceeds the training images there are.
+
+    >>> x = np.zeros((5, 2), np.float32); y = np.arange(5)
+    >>> training_subset(Dataset(x, y, x, y), 3).y_train
+    array([0, 1, 2])
+    """
+    x_train, y_train, x_test, y_test = dataset
+    if n > len(x_train):
+        raise ValueError(f"{name} {n} exceeds the {len(x_train)} training images")
+    return Dataset(x_train[:n], y_train[:n], x_test, y_test)
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset's files are neither on disk nor downloadable; the message says what to do."""
 

@@ -50,12 +50,11 @@ def _load(name, data_dir):
 def trial_data(trial):
     """``(train, validation, test)`` of ``trial``: each an ``(x, y)`` pair; ``validation``
     is None without a split. The split is the last images of the (subset) training set."""
-    x_train, y_train, x_test, y_test = _load(trial.dataset, trial.data_dir)
+    from ..data import training_subset
+    dataset = _load(trial.dataset, trial.data_dir)
     if trial.train_subset is not None:
-        if trial.train_subset > len(x_train):
-            raise ValueError(f"train_subset {trial.train_subset} exceeds the {len(x_train)} "
-                             f"training images of {trial.dataset}")
-        x_train, y_train = x_train[:trial.train_subset], y_train[:trial.train_subset]
+        dataset = training_subset(dataset, trial.train_subset, f"{trial.dataset}: train_subset")
+    x_train, y_train, x_test, y_test = dataset
     n = validation_count(trial.validation, len(x_train))
     if n == 0:
         return (x_train, y_train), None, (x_test, y_test)
