@@ -44,7 +44,7 @@ import traceback
 
 from ..kernels.backend import available_cores
 from .store import read_result, save_sweep, write_outcome
-from .trial import run_trial
+from .trial import empty_outcome, run_trial
 
 __all__ = ["run_sweep", "plan_workers", "sweep_results"]
 
@@ -148,7 +148,7 @@ def _run(executor, trials, out, threads, checkpoints, function, bar, progress):
             try:
                 outcome = future.result()
             except Exception:  # the worker was lost for good: a failed trial, not a lost one
-                outcome = _lost(trial, traceback.format_exc())
+                outcome = empty_outcome(trial, "failed", traceback=traceback.format_exc())
             write_outcome(out, trial, outcome)
             if progress:
                 bar.write(_line(trial, outcome))
@@ -157,12 +157,6 @@ def _run(executor, trials, out, threads, checkpoints, function, bar, progress):
         for future in futures:
             future.cancel()
         raise
-
-
-def _lost(trial, text):
-    return {"key": trial.key, "status": "failed", "history": [], "validation_error": None,
-            "test_error": None, "seconds": None, "host": None, "pid": None, "threads": None,
-            "traceback": text, "checkpoint": None}
 
 
 def _line(trial, outcome):

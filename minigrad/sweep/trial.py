@@ -37,7 +37,7 @@ import traceback
 from ..kernels import backend
 from .grid import validation_count
 
-__all__ = ["run_trial", "trial_data", "check_sweep_data"]
+__all__ = ["run_trial", "empty_outcome", "trial_data", "check_sweep_data"]
 
 
 @functools.lru_cache(maxsize=2)
@@ -81,6 +81,14 @@ def check_sweep_data(sweep, download=True):
             trial_data(trial)
 
 
+def empty_outcome(trial, status, **fields):
+    """An outcome of ``trial`` (the dict ``run_trial`` returns) with nothing in it yet
+    but ``status`` and ``fields``: no epochs, errors, traceback or checkpoint."""
+    return {"key": trial.key, "status": status, "history": [], "validation_error": None,
+            "test_error": None, "seconds": None, "host": None, "pid": None, "threads": None,
+            "traceback": None, "checkpoint": None, **fields}
+
+
 def run_trial(trial, threads=None, checkpoint=False):
     """Train ``trial`` and return its outcome, a JSON-friendly dict (never raises for
     a failure of training).
@@ -104,9 +112,8 @@ def run_trial(trial, threads=None, checkpoint=False):
     if threads is not None:
         backend.set_num_threads(threads)
     started = time.perf_counter()
-    outcome = {"key": trial.key, "status": "ok", "history": [], "validation_error": None,
-               "test_error": None, "host": socket.gethostname(), "pid": os.getpid(),
-               "threads": backend.get_num_threads(), "traceback": None, "checkpoint": None}
+    outcome = empty_outcome(trial, "ok", host=socket.gethostname(), pid=os.getpid(),
+                            threads=backend.get_num_threads())
     model = {}
 
     def on_epoch(record):  # train appended the record to its history: complete it there
