@@ -124,6 +124,23 @@ cdef void _mask_rows(uint8_t* out, uint64_t seed, uint32_t threshold, Py_ssize_t
             weyl = weyl + GOLDEN32
 
 
+cdef uint64_t _count_kept_rows(uint64_t seed, uint32_t threshold, Py_ssize_t r0, Py_ssize_t r1,
+                               Py_ssize_t n) noexcept nogil:
+    """How many bits rows r0 .. r1-1 keep: the hash and the compare, nothing stored."""
+    cdef Py_ssize_t r, j
+    cdef uint32_t lo, hi, weyl, row_count
+    cdef uint64_t total = 0
+    for r in range(r0, r1):
+        row_key(seed, <uint64_t>r, &lo, &hi)
+        weyl = lo
+        row_count = 0  # a row of n < 2**32 bits (the dispatch layer checks): 8 lanes of 32 bits
+        for j in range(n):
+            row_count = row_count + kept(weyl, hi, threshold)
+            weyl = weyl + GOLDEN32
+        total += row_count
+    return total
+
+
 cdef inline void _masked_axpy(floating* acc, floating a, const floating* v, uint64_t seed,
                               uint64_t row, uint32_t threshold, Py_ssize_t n) noexcept nogil:
     """``acc += a * (v * mask row)``: the step of the forward and of dW, one weight row's bits."""
@@ -222,6 +239,44 @@ def dropconnect_mask(uint8_t[:, :, ::1] out, uint64_t seed, uint32_t threshold, 
         return
     for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
         _mask_rows(&out[0, 0, 0], seed, threshold, t * rows // chunks, (t + 1) * rows // chunks, n)
+
+
+def dropconnect_kept_count(Py_ssize_t batch, Py_ssize_t in_features, Py_ssize_t out_features,
+                           uint64_t seed, uint32_t threshold, int n_threads):
+    """How many of the (batch, in, out) mask's bits stream ``seed`` keeps: its sum, unbuilt.
+
+    The mask bits alone, each hashed and compared and counted, with no weight read and
+    no product. That makes it the floor under every DropConnect product, which does this
+    much work and a multiply-add more for each bit (``bench/bench_dropout_family.py``
+    times the two side by side), and a keep rate over billions of bits costs seconds and
+    no memory.
+
+    Args:
+        batch, in_features, out_features: the mask's shape (B, K, N), each >= 0, with
+            ``out_features < 2**32``.
+        seed, threshold: the mask (see :func:`dropconnect_mask`).
+        n_threads: upper bound on the OpenMP threads used (>= 1). Each thread counts whole
+            rows and the counts are added as integers, so the total never depends on it.
+
+    Example::
+
+        >>> m = np.empty((2, 3, 4), np.uint8)
+        >>> dropconnect_mask(m, 7, 2**31, 1)
+        >>> dropconnect_kept_count(2, 3, 4, 7, 2**31, 1) == int(m.sum())
+        True
+    """
+    if batch < 0 or in_features < 0 or not 0 <= out_features <= <Py_ssize_t>0xFFFFFFFF:
+        raise ValueError(f"dropconnect_kept_count: bad mask shape ({batch}, {in_features}, "
+                         f"{out_features})")
+    cdef Py_ssize_t rows = batch * in_features
+    cdef int t, chunks = split(rows, rows * out_features, n_threads)
+    cdef uint64_t[::1] counts = np.zeros(chunks, np.uint64)
+    if rows == 0 or out_features == 0:
+        return 0
+    for t in prange(chunks, nogil=True, num_threads=chunks, schedule="static"):
+        counts[t] = _count_kept_rows(seed, threshold, t * rows // chunks,
+                                     (t + 1) * rows // chunks, out_features)
+    return int(np.sum(counts, dtype=np.uint64))
 
 
 def dropconnect_forward(const floating[:, ::1] x, const floating[:, ::1] w, bias,

@@ -30,6 +30,16 @@ same arrays for every contender):
   ships the per-example layer). Rows for the per-minibatch mask (one masked weight
   matrix, then minigrad's GEMMs) and for the dense layer without masks.
 
+The "floor" column is each kernel's roofline: the part of its work that no implementation
+of the same noise can skip, timed alone with minigrad's own code. For Gaussian dropout it
+is the normal draws (``gaussian_noise``: the draws written out, no input read; twice for
+forward + backward, which regenerates them); the row "gaussian noise draws" sets those
+draws against numpy's ``standard_normal`` and torch's ``randn``. For DropConnect it is
+the mask hashing, three times over (``dropconnect_kept_count``: every bit hashed and
+counted, no weight read, no product), one pass for each product. ``minigrad/floor``
+is then the fraction of the floor's speed that the kernel reaches (1.00: the products
+cost nothing beyond the noise).
+
 Contenders are interleaved, warmed up, and summarised by median and min-max spread over
 the repeats (``timing.py``). Run it on a quiet machine: the load average is printed
 before and after.
@@ -45,7 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bench_kernels import minigrad, run, torch  # noqa: E402
 
-from minigrad.kernels import dispatch  # noqa: E402
+from minigrad.kernels import backend, dispatch  # noqa: E402
 from minigrad.ops.alpha_dropout import ALPHA_PRIME  # noqa: E402
 
 SHAPE = (128, 1024)
@@ -76,6 +86,13 @@ def unit_noise_rows(rng):
         keep = np_rng.random(SHAPE, dtype=np.float32) >= np.float32(0.1)
         return a32 * np.where(keep, x, alpha32) + b32, keep
 
+    noise = np.empty(x.size, np.float32)
+
+    def gauss_draws():
+        backend.implementations["gaussian_dropout"].gaussian_noise(
+            noise, next(seeds), 1.0 / float(sigma), backend.get_num_threads())
+        return noise
+
     def mg_alpha_fwd_bwd():
         out, mask = dispatch.alpha_dropout_forward(x, 0.1, next(seeds), ALPHA_PRIME)
         return out, dispatch.alpha_dropout_backward(g, mask, 0.1, ALPHA_PRIME)
@@ -88,10 +105,15 @@ def unit_noise_rows(rng):
         "bernoulli dropout fwd": {
             "minigrad": lambda: dispatch.dropout_forward(x, 0.5, next(seeds)),
             "numpy": lambda: x * (np_rng.random(SHAPE, dtype=np.float32) >= 0.5) * 2},
+        "gaussian noise draws": {
+            "minigrad": gauss_draws,
+            "numpy": lambda: np_rng.standard_normal(SHAPE, dtype=np.float32)},
         "gaussian dropout fwd": {
             "minigrad": lambda: dispatch.gaussian_dropout_forward(x, 0.5, next(seeds)),
-            "numpy": lambda: x * (1 + sigma * np_rng.standard_normal(SHAPE, dtype=np.float32))},
-        "gaussian dropout fwd+bwd": {"minigrad": mg_gauss_fwd_bwd, "numpy": np_gauss_fwd_bwd},
+            "numpy": lambda: x * (1 + sigma * np_rng.standard_normal(SHAPE, dtype=np.float32)),
+            "floor": gauss_draws},
+        "gaussian dropout fwd+bwd": {"minigrad": mg_gauss_fwd_bwd, "numpy": np_gauss_fwd_bwd,
+                                     "floor": lambda: (gauss_draws(), gauss_draws())},
         "alpha dropout fwd": {
             "minigrad": lambda: dispatch.alpha_dropout_forward(x, 0.1, next(seeds), ALPHA_PRIME),
             "numpy": np_alpha_fwd},
@@ -114,6 +136,7 @@ def unit_noise_rows(rng):
             return out, t.grad
 
         rows["bernoulli dropout fwd"]["torch"] = lambda: F.dropout(tx, 0.5, training=True)
+        rows["gaussian noise draws"]["torch"] = lambda: torch.randn(SHAPE)
         rows["gaussian dropout fwd"]["torch"] = lambda: tx * (1 + float(sigma) *
                                                               torch.randn_like(tx))
         rows["gaussian dropout fwd+bwd"]["torch"] = torch_gauss_fwd_bwd
@@ -189,6 +212,10 @@ def dropconnect_rows(rng):
         z = dispatch.fused_linear_forward(x, w, b)
         return z, dispatch.matmul(g, w, trans_b=True), dispatch.matmul(x, g, trans_a=True)
 
+    def mask_hashing():  # the floor: each product's mask bits, hashed and counted
+        seed = next(seeds)
+        return [dispatch.dropconnect_kept_count(batch, k, n, p, seed) for _ in range(3)]
+
     def np_example():
         masked = np.where(np_rng.random((batch, k, n), dtype=np.float32) >= p, w, 0) * scale
         z = np.matmul(x[:, None, :], masked)[:, 0] + b
@@ -199,7 +226,7 @@ def dropconnect_rows(rng):
     work = 3.0 * batch * k * n
     label = f"{batch}x{k}->{n}, fwd+bwd"
     rows = {f"dropconnect per example {label}": ("Gconn/s", work, {
-                "minigrad": mg_example, "numpy": np_example}),
+                "minigrad": mg_example, "numpy": np_example, "floor": mask_hashing}),
             f"dropconnect per minibatch {label}": ("Gconn/s", work, {"minigrad": mg_batch}),
             f"dense (no masks) {label}": ("Gconn/s", work, {"minigrad": mg_dense})}
     if torch is not None:
@@ -217,7 +244,8 @@ def dropconnect_rows(rng):
 
 
 def main(argv=None):
-    run([unit_noise_rows, dropconnect_rows], __doc__.split("\n\n")[0], argv)
+    run([unit_noise_rows, dropconnect_rows], __doc__.split("\n\n")[0], argv,
+        extra_columns=("floor",))
 
 
 if __name__ == "__main__":

@@ -274,11 +274,13 @@ def elementwise_rows(rng):
             for op, fns in elementwise_contenders(rng).items()}
 
 
-def run(sources, description, argv=None):
+def run(sources, description, argv=None, extra_columns=()):
     """Time every row of every source, on each thread count asked for; print and save them.
 
     A source is a function ``source(rng) -> {op: (unit, work, {library: callable})}``,
     called once per thread count; ``work / seconds`` is the rate printed in ``unit``.
+    ``extra_columns`` names contenders beyond the libraries (``"floor"``: the part of the
+    work nothing can skip), each given a column and a minigrad ratio like a library's.
     Run from the command line (``argv`` None), it first starts the program again without
     the OpenBLAS overrides, if any is set (module docstring).
     """
@@ -302,7 +304,7 @@ def run(sources, description, argv=None):
           f"{SETTLE_SECONDS * 1000:.0f} ms settle pause before each multi-thread sample; "
           "figures: median [slowest-fastest]\n")
 
-    libs = ["minigrad", "numpy"] + (["torch"] if torch is not None else [])
+    libs = ["minigrad", "numpy"] + (["torch"] if torch is not None else []) + list(extra_columns)
     rng = np.random.default_rng(0)
     rows = []
     for n_threads in threads:

@@ -591,6 +591,30 @@ def dropconnect_mask(batch, in_features, out_features, p, seed):
     return out
 
 
+def dropconnect_kept_count(batch, in_features, out_features, p, seed):
+    """Return how many weights ``dropconnect_mask(batch, in_features, out_features, p, seed)``
+    keeps, without building the mask.
+
+    The mask's sum, computed by hashing and counting each bit where the mask would store
+    it: no memory, so a keep rate can be checked over billions of weights, and no weight
+    or product, so its speed is the floor under every DropConnect kernel (each does this
+    hashing and a multiply-add more per weight).
+
+    Example::
+
+        >>> n = dropconnect_kept_count(10, 784, 800, 0.5, seed=0)  # of 6,272,000 weights
+        >>> n == int(dropconnect_mask(10, 784, 800, 0.5, seed=0).sum()), round(n / 6272000, 3)
+        (True, 0.5)
+    """
+    batch, in_features = (check_int(name, v, minimum=0) for name, v in
+                          (("batch", batch), ("in_features", in_features)))
+    out_features = check_int("out_features", out_features, minimum=0, maximum=2**32 - 1)
+    p, seed, _ = _dropconnect_arguments(p, seed, True)
+    return backend.implementations["dropconnect"].dropconnect_kept_count(
+        batch, in_features, out_features, seed, dropconnect_threshold(p),
+        backend.get_num_threads())
+
+
 def dropconnect_forward(x, w, bias, p, seed, inverted=True):
     """Return ``z[b] = scale * (x[b] @ (W * M_b)) + bias``: each example its own weight mask.
 

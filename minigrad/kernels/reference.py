@@ -356,6 +356,17 @@ def dropconnect_mask(out, seed, threshold, n_threads):
     out[...] = dropconnect_rows(seed, 0, batch * k, n, threshold).reshape(out.shape)
 
 
+def dropconnect_kept_count(batch, in_features, out_features, seed, threshold, n_threads):
+    """How many bits of the (B, K, N) mask stream ``seed`` keeps: the mask's sum, a block of
+    rows at a time (at most about 2**20 bits in memory)."""
+    rows, total = batch * in_features, 0
+    step = max(1, 2**20 // max(out_features, 1))
+    for first in range(0, rows, step):
+        total += int(dropconnect_rows(seed, first, min(step, rows - first), out_features,
+                                      threshold).sum())
+    return total
+
+
 def dropconnect_forward(x, w, bias, scale, out, seed, threshold, n_threads):
     """``out[b] = scale * (x[b] @ (W * M_b)) + bias``, one example (and its mask) at a time.
 

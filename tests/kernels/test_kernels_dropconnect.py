@@ -34,7 +34,7 @@ dc = pytest.importorskip("minigrad._ext.dropconnect")
 DTYPES = st.sampled_from([np.float32, np.float64])
 SIZES = st.one_of(st.sampled_from([0, 1]), st.integers(2, 9), st.integers(10, 70))
 PROBABILITIES = st.one_of(st.sampled_from([0.0, 0.5, 0.9]), st.floats(0.0, 0.99))
-FUNCTIONS = ("dropconnect_mask", "dropconnect_forward", "dropconnect_backward_input",
+FUNCTIONS = ("dropconnect_mask", "dropconnect_kept_count", "dropconnect_forward", "dropconnect_backward_input",
              "dropconnect_backward_weight")
 
 
@@ -123,6 +123,33 @@ def test_masks_are_uncorrelated_across_examples_rows_and_columns(seed):
     for name, (a, b) in pairs.items():
         assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) <= 5 / math.sqrt(a.size), name
     assert not np.array_equal(mask[0], mask[1])
+
+
+@given(SIZES, SIZES, SIZES, SEEDS, PROBABILITIES, THREADS)
+def test_kept_count_is_the_sum_of_the_mask(b, k, n, seed, p, n_threads):
+    threshold = dispatch.dropconnect_threshold(p)
+    mask = np.empty((b, k, n), np.uint8)
+    dc.dropconnect_mask(mask, seed, threshold, 1)
+    ours = dc.dropconnect_kept_count(b, k, n, seed, threshold, n_threads)
+    assert ours == reference.dropconnect_kept_count(b, k, n, seed, threshold, 1)
+    assert ours == int(mask.sum())
+
+
+def test_kept_count_past_the_twins_block_and_the_thread_split():
+    """2.5 million bits: several of the twin's 2**20-bit blocks, two threads' rows."""
+    threshold = dispatch.dropconnect_threshold(0.3)
+    counts = {dc.dropconnect_kept_count(31, 101, 797, 5, threshold, t) for t in (1, 2, 3)}
+    assert counts == {reference.dropconnect_kept_count(31, 101, 797, 5, threshold, 1)}
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_keep_rate_over_half_a_billion_weights(p):
+    """The count's binomial law at a scale no stored mask reaches: 2**29 bits, 5 standard
+    errors ``5 sqrt(keep (1 - keep) / n)`` (about 1e-4) around ``1 - threshold / 2**32``."""
+    batch, k, n = 2**9, 2**10, 2**10
+    keep = 1 - dispatch.dropconnect_threshold(p) / 2**32
+    rate = dispatch.dropconnect_kept_count(batch, k, n, p, seed=2024) / (batch * k * n)
+    assert abs(rate - keep) <= 5 * math.sqrt(keep * (1 - keep) / (batch * k * n))
 
 
 def test_p_zero_keeps_everything_and_p_near_one_almost_nothing():
@@ -294,6 +321,16 @@ def test_mask_refuses_negative_sizes():
         dispatch.dropconnect_mask(-1, 2, 3, 0.5, 0)
 
 
+@pytest.mark.parametrize("sizes, name", [((-1, 2, 3), "batch"), ((1, -2, 3), "in_features"),
+                                         ((1, 2, 2**32), "out_features"),
+                                         ((1, 2.0, 3), "in_features")])
+def test_kept_count_refuses_bad_sizes(sizes, name):
+    with pytest.raises((ValueError, TypeError), match=name):
+        dispatch.dropconnect_kept_count(*sizes, 0.5, 0)
+    with pytest.raises(ValueError, match="probability"):
+        dispatch.dropconnect_kept_count(1, 2, 3, 1.0, 0)
+
+
 def test_kernels_check_shapes_and_threads():
     with pytest.raises(ValueError, match="shapes differ"):
         dc.dropconnect_forward(np.ones((2, 3)), np.ones((4, 4)), None, 1.0, np.empty((2, 4)),
@@ -309,6 +346,11 @@ def test_kernels_check_shapes_and_threads():
                                        0, 0, 1)
     with pytest.raises(ValueError, match="n_threads"):
         dc.dropconnect_mask(np.empty((1, 2, 3), np.uint8), 0, 0, 0)
+    with pytest.raises(ValueError, match="n_threads"):
+        dc.dropconnect_kept_count(1, 2, 3, 0, 0, 0)
+    for sizes in [(-1, 2, 3), (1, -2, 3), (1, 2, 2**32)]:
+        with pytest.raises(ValueError, match="bad mask shape"):
+            dc.dropconnect_kept_count(*sizes, 0, 0, 1)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
