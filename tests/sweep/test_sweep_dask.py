@@ -4,10 +4,7 @@ killed mid-trial costs nothing but time (the trial reruns elsewhere, bit for bit
 Skipped when ``distributed`` is not installed (``pip install ".[distributed]"``).
 """
 import json
-import os
-import signal
 import threading
-import time
 
 import pytest
 
@@ -17,43 +14,8 @@ from minigrad.cli import main  # noqa: E402
 from minigrad.sweep import read_history, run_sweep, run_trial  # noqa: E402
 from minigrad.sweep.cluster import dask_client  # noqa: E402
 
-from support.sweeps import small_sweep, without_wall_time  # noqa: E402
-
-#: how long the test waits for anything at all before failing (never reached when it works)
-PATIENCE = 120
-
-
-def stall_first_attempt(victim, marker_dir):
-    """``run_trial``, except that the first attempt at trial ``victim`` writes its pid to
-    ``marker_dir/first.pid`` and waits to be killed; a later attempt writes
-    ``second.pid`` and trains. A closure, so Dask ships it by value to its workers."""
-    def function(trial, threads, checkpoint):
-        if trial.key == victim:
-            first = os.path.join(marker_dir, "first.pid")
-            name = "second.pid" if os.path.exists(first) else "first.pid"
-            tmp = os.path.join(marker_dir, f".{name}.{os.getpid()}")
-            with open(tmp, "w") as f:
-                f.write(str(os.getpid()))
-            os.replace(tmp, os.path.join(marker_dir, name))  # the reader sees all of it
-            if name == "first.pid":
-                deadline = time.monotonic() + PATIENCE
-                while time.monotonic() < deadline:  # waiting to be killed, not racing
-                    time.sleep(0.05)
-                raise RuntimeError("the test did not kill this worker")
-        return run_trial(trial, threads, checkpoint)
-    return function
-
-
-def kill_when_started(marker_dir, killed):
-    """Wait for ``first.pid`` to appear, then SIGKILL that worker process."""
-    path = os.path.join(marker_dir, "first.pid")
-    deadline = time.monotonic() + PATIENCE
-    while not os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    with open(path) as f:
-        pid = int(f.read())
-    os.kill(pid, signal.SIGKILL)
-    killed.append(pid)
+from support.sweeps import (PATIENCE, StallFirstAttempt, attempt_pids,  # noqa: E402
+                            kill_when_started, small_sweep, without_wall_time)
 
 
 def all_histories(out, sweep):
@@ -67,17 +29,17 @@ def test_a_local_cluster_gives_the_local_results_even_when_a_worker_dies(tmp_pat
     local = run_sweep(sweep, tmp_path / "local", workers=2, threads=1, progress=False)
     markers, killed = tmp_path / "markers", []
     markers.mkdir()
-    killer = threading.Thread(target=kill_when_started, args=(str(markers), killed),
+    killer = threading.Thread(target=kill_when_started, args=(markers, victim, killed),
                               daemon=True)
     killer.start()
     with dask_client(local_cluster=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         cluster = run_sweep(sweep, tmp_path / "cluster", executor=client, threads=1,
-                            progress=False, function=stall_first_attempt(victim, str(markers)))
+                            progress=False, function=StallFirstAttempt([victim], markers))
     killer.join(PATIENCE)
     assert killed, "no worker was killed"
-    second = int((markers / "second.pid").read_text())
-    assert second != killed[0]  # the trial ran again, in another process
+    first, second = attempt_pids(markers, victim)
+    assert first == killed[0] != second  # the trial ran again, in another process
     assert [r["status"] for r in cluster] == ["ok"] * 12
     assert all_histories(tmp_path / "cluster", sweep) == all_histories(tmp_path / "local", sweep)
     assert [(r["validation_error"], r["test_error"]) for r in cluster] == \
