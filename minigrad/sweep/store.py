@@ -91,10 +91,7 @@ def save_sweep(sweep_dir, sweep, **info):
 
 def load_sweep(sweep_dir):
     """The ``Sweep`` stored in ``sweep_dir/sweep.json`` (FileNotFoundError if none)."""
-    from .grid import Sweep
+    from .grid import SWEEP_KEYS, Sweep
     with open(os.path.join(sweep_dir, "sweep.json"), encoding="utf-8") as f:
         data = json.load(f)
-    data.get("config", {}).pop("seed", None)  # written by the first version of sweep.json
-    return Sweep.from_dict({k: v for k, v in data.items()
-                            if k in ("grid", "seeds", "config", "dataset", "train_subset",
-                                     "validation", "data_dir")})
+    return Sweep.from_dict({k: v for k, v in data.items() if k in SWEEP_KEYS})  # not info

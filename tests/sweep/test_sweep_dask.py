@@ -8,6 +8,7 @@ Skipped when ``distributed`` is not installed (``pip install ".[distributed]"``)
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -149,3 +150,17 @@ def test_the_command_line_on_a_running_scheduler_gives_the_local_results(tmp_pat
     with distributed.Client(dask_scheduler) as client:
         workers = set(client.run(os.getpid).values())
     assert len(workers) == 2 and pids <= workers  # the trials ran in the dask workers
+
+
+def test_a_scheduler_that_cannot_be_reached_is_a_usage_error(tmp_path, capsys):
+    import dask
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            pytest.raises(SystemExit) as info:
+        main(["sweep", "--train-subset", "500", "--validation", "100", "--grid",
+              "p_input=0,0.2", "--scheduler", address, "--out", str(tmp_path / "s")])
+    assert info.value.code == 2
+    assert f"--scheduler {address}: Timed out trying to connect" in capsys.readouterr().err
+    assert not (tmp_path / "s" / "trials").exists()
