@@ -45,14 +45,16 @@ Example::
     >>> Sweep({"p_inptu": [0.1]})
     Traceback (most recent call last):
         ...
-    ValueError: grid: unknown axis 'p_inptu'; the axes are ...
+    ValueError: grid: unknown axis 'p_inptu'; did you mean 'p_input'? the axes are ...
 """
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
 import math
 import numbers
+import os
 import typing
 
 from ..checks import check_choice, check_int, check_real
@@ -116,7 +118,9 @@ def axis_name(name):
         raise ValueError("grid: seed is not an axis: give the base seeds (--seeds 0 1 2); "
                          "each trial's seed is derived from its base seed and its content")
     if name not in AXES:
-        raise ValueError(f"grid: unknown axis {name!r}; the axes are {', '.join(AXES)}")
+        near = difflib.get_close_matches(str(name), AXES + tuple(_ALIASES), n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise ValueError(f"grid: unknown axis {name!r}; {hint}the axes are {', '.join(AXES)}")
     return name
 
 
@@ -321,6 +325,11 @@ class Sweep:
                            _check_subset("Sweep: train_subset", self.train_subset))
         object.__setattr__(self, "validation",
                            check_validation("Sweep: validation", self.validation))
+        if self.data_dir is not None:
+            if not isinstance(self.data_dir, (str, os.PathLike)):
+                raise TypeError(f"Sweep: data_dir must be None or a path, got "
+                                f"{type(self.data_dir).__name__} {self.data_dir!r}")
+            object.__setattr__(self, "data_dir", os.fspath(self.data_dir))
         object.__setattr__(self, "_trials", self._build_trials())
 
     def _checked_seeds(self):

@@ -74,7 +74,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from ..atomic import replace_atomically
 from ..checks import check_int
-from ..kernels.backend import available_cores
+from ..kernels.backend import MAX_THREADS, available_cores
 from .store import read_result, save_sweep, write_outcome
 from .trial import empty_outcome, run_trial
 
@@ -97,6 +97,7 @@ def plan_workers(n_trials, workers=None, threads=None, cores=None, oversubscribe
     ((8, 1), (3, 2), (2, 4))
     """
     cores = available_cores() if cores is None else cores
+    _check_plan("plan_workers", workers, threads)
     if workers is None:
         workers = max(1, min(n_trials, cores // (threads or 1)))
     if threads is None:
@@ -136,10 +137,18 @@ def run_sweep(sweep, out, *, executor=None, workers=None, threads=None, oversubs
         ``sweep_results(sweep, out)``: each trial's result.json, in the order of
         ``sweep.trials()``.
     """
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError("run_sweep: executor must be None (a local pool), a "
+                        "concurrent.futures.Executor or a distributed.Client, got "
+                        f"{type(executor).__name__}")
+    _check_plan("run_sweep", workers, threads)
     check_int("run_sweep: allowed_losses", allowed_losses, minimum=0)
     trials = sweep.trials()
-    save_sweep(out, sweep, **(info or {}))
     pending = [t for t in trials if not _finished(read_result(out, t.key), retry_failed)]
+    if executor is None and pending:  # refused before anything is written
+        workers, threads = plan_workers(len(pending), workers, threads,
+                                        oversubscribe=oversubscribe)
+    save_sweep(out, sweep, **(info or {}))
     if pending:
         from tqdm import tqdm
         # disable=None: tqdm draws the bar only on a terminal (a log file gets the lines)
@@ -148,8 +157,6 @@ def run_sweep(sweep, out, *, executor=None, workers=None, threads=None, oversubs
                   dynamic_ncols=True) as bar:
             report = bar.write if progress else _silent
             if executor is None:
-                workers, threads = plan_workers(len(pending), workers, threads,
-                                                oversubscribe=oversubscribe)
                 report(f"sweep: {len(pending)} of {len(trials)} trials to run on "
                        f"{workers} worker processes x {threads} kernel threads")
                 _run_on_local_pool(pending, out, workers, allowed_losses, bar, report,
@@ -158,6 +165,14 @@ def run_sweep(sweep, out, *, executor=None, workers=None, threads=None, oversubs
                 futures = _submit(executor, pending, threads, checkpoints, function)
                 _collect(futures, _as_completed(executor), out, bar, report, lost=())
     return sweep_results(sweep, out)
+
+
+def _check_plan(caller, workers, threads):
+    """Refuse ``workers`` or ``threads`` that are given but not counts the pool can use."""
+    if workers is not None:
+        check_int(f"{caller}: workers", workers, minimum=1)
+    if threads is not None:
+        check_int(f"{caller}: threads", threads, minimum=1, maximum=MAX_THREADS)
 
 
 def sweep_results(sweep, out):
