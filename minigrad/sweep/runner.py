@@ -258,24 +258,31 @@ def _run_on_local_pool(trials, out, workers, allowed_losses, bar, report, **run)
                 "any trial; if run_sweep is called from a script, guard the call with "
                 "`if __name__ == \"__main__\":` (the workers start with spawn, which "
                 "imports the script again)")
-        report(f"sweep: a worker process died ({deaths}); {len(unfinished)} unfinished "
-               "trials go to a fresh pool")
-        trials = []
-        for trial in unfinished:
-            if trial.key in _blamed(running):
-                losses[trial.key] += 1
-                how = _exit_text(running[trial.key])
-                if losses[trial.key] > allowed_losses:
-                    failed = empty_outcome(trial, "failed", traceback=(
-                        f"worker process died while running this trial {losses[trial.key]} "
-                        f"times (the last time: {how})\n"))
-                    write_outcome(out, trial, failed)
-                    report(_line(trial, failed))
-                    bar.update()
-                    continue
-                report(f"lost {trial.key}: its worker process died ({how}); it runs again "
-                       f"({losses[trial.key]} of {allowed_losses} losses allowed)")
-            trials.append(trial)
+        report(f"sweep: a worker process died ({deaths})")
+        blamed = _blamed(running)
+        trials = [trial for trial in unfinished if trial.key not in blamed
+                  or _charge_loss(trial, running[trial.key], losses, allowed_losses, out,
+                                  bar, report)]
+        if trials:
+            report(f"sweep: {len(trials)} unfinished trials go to a fresh pool")
+
+
+def _charge_loss(trial, exit_code, losses, allowed_losses, out, bar, report):
+    """Count a loss against ``trial``, whose worker ended with ``exit_code``; whether
+    it runs again (if not, it is written as failed)."""
+    losses[trial.key] += 1
+    how = _exit_text(exit_code)
+    if losses[trial.key] <= allowed_losses:
+        report(f"lost {trial.key}: its worker process died ({how}); it runs again "
+               f"({losses[trial.key]} of {allowed_losses} losses allowed)")
+        return True
+    failed = empty_outcome(trial, "failed", traceback=(
+        f"worker process died while running this trial {losses[trial.key]} times "
+        f"(the last time: {how})\n"))
+    write_outcome(out, trial, failed)
+    report(_line(trial, failed))
+    bar.update()
+    return False
 
 
 def _pool_round(trials, workers, out, bar, report, *, threads, checkpoints, function):
@@ -346,9 +353,12 @@ def _exit_text(code):
     """How a worker process ended, from its exit code: ``killed by SIGKILL``."""
     if code is None:
         return "exit code unknown"
-    if code < 0:
+    if code >= 0:
+        return f"exit status {code}"
+    try:
         return f"killed by {signal.Signals(-code).name}"
-    return f"exit status {code}"
+    except ValueError:  # a signal without a name (a real-time one)
+        return f"killed by signal {-code}"
 
 
 def _line(trial, outcome):
