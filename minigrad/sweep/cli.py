@@ -29,6 +29,18 @@ finished, 1 when some failed (each recorded with its traceback in
 ``trials/<key>/result.json`` and counted in the summary), 130 on Ctrl-C (a rerun of the
 same command continues). ``--summarize`` of a sweep not yet finished says how many
 trials are still to run.
+
+``--dry-run`` checks a sweep and lists its trials (their keys: the swept values, the
+base seed and a hash of the content)::
+
+    >>> from minigrad.cli import main
+    >>> main(["sweep", "--grid", "p_input=0,0.2", "--seeds", "0", "1", "--dry-run"])
+    p_input=0.0,seed=0-...
+    p_input=0.0,seed=1-...
+    p_input=0.2,seed=0-...
+    p_input=0.2,seed=1-...
+    4 trials (2 grid points x 2 seeds)
+    0
 """
 import argparse
 import contextlib

@@ -36,7 +36,18 @@ def import_distributed():
 @contextlib.contextmanager
 def dask_client(scheduler=None, local_cluster=None, threads_per_worker=1):
     """A ``distributed.Client`` to ``scheduler``, or to a new LocalCluster of
-    ``local_cluster`` worker processes (exactly one of the two); closed on exit."""
+    ``local_cluster`` worker processes (exactly one of the two); closed on exit.
+
+    ``with dask_client(local_cluster=2) as client: run_sweep(sweep, out,
+    executor=client)`` runs a sweep on two local worker processes. Asked for neither
+    (or both), it says so before touching Dask:
+
+    >>> with dask_client():
+    ...     pass
+    Traceback (most recent call last):
+        ...
+    ValueError: dask_client: give exactly one of scheduler and local_cluster
+    """
     if (scheduler is None) == (local_cluster is None):
         raise ValueError("dask_client: give exactly one of scheduler and local_cluster")
     distributed = import_distributed()

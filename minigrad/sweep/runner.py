@@ -155,7 +155,8 @@ def run_sweep(sweep, out, *, executor=None, workers=None, threads=None, oversubs
         with tqdm(total=len(trials), initial=len(trials) - len(pending), unit="trial",
                   desc="sweep", disable=None if progress else True, file=sys.stderr,
                   dynamic_ncols=True) as bar:
-            report = bar.write if progress else _silent
+            # the lines on stderr with the bar: stdout is for results (the summary)
+            report = functools.partial(bar.write, file=sys.stderr) if progress else _silent
             if executor is None:
                 report(f"sweep: {len(pending)} of {len(trials)} trials to run on "
                        f"{workers} worker processes x {threads} kernel threads")

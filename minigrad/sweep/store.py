@@ -20,6 +20,17 @@ last, so a trial with a result.json has all its files, complete. A trial without
 has not finished (the sweep stopped, or its worker died) and runs again; a rerun of
 the sweep skips every trial that has one (a failed trial only with ``retry_failed``).
 Only the process running the sweep writes here, one trial at a time.
+
+Example (a trial recorded as failed: no checkpoint, so three files)::
+
+    >>> import tempfile
+    >>> from minigrad.sweep import Sweep
+    >>> from minigrad.sweep.trial import empty_outcome
+    >>> trial = Sweep({"p_input": [0.2]}).trials()[0]
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     path = write_outcome(out, trial, empty_outcome(trial, "failed", traceback="boom"))
+    ...     sorted(os.listdir(path)), read_result(out, trial.key)["status"]
+    (['config.json', 'history.json', 'result.json'], 'failed')
 """
 import json
 import os

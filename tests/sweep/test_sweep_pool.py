@@ -45,7 +45,7 @@ def test_a_worker_killed_mid_trial_costs_its_trial_a_rerun_and_nothing_else(tmp_
         assert first != second and results[[t.key for t in sweep.trials()].index(key)][
             "pid"] == second
     assert attempt_pids(tmp_path / "markers", victim)[0] == killed
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().err.splitlines()
     assert [line for line in lines if line.startswith("lost ")] == [
         f"lost {victim}: its worker process died (killed by SIGKILL); it runs again "
         f"(1 of {ALLOWED_LOSSES} losses allowed)"]
