@@ -105,7 +105,7 @@ def plan_workers(n_trials, workers=None, threads=None, cores=None, oversubscribe
     if workers * threads > cores and not oversubscribe:
         raise ValueError(f"{workers} workers x {threads} kernel threads = "
                          f"{workers * threads} threads on {cores} cores: lower --workers "
-                         "or --threads, or allow it with --oversubscribe")
+                         "(--local-cluster) or --threads, or allow it with --oversubscribe")
     return workers, threads
 
 

@@ -162,5 +162,5 @@ def test_a_scheduler_that_cannot_be_reached_is_a_usage_error(tmp_path, capsys):
         main(["sweep", "--train-subset", "500", "--validation", "100", "--grid",
               "p_input=0,0.2", "--scheduler", address, "--out", str(tmp_path / "s")])
     assert info.value.code == 2
-    assert f"--scheduler {address}: Timed out trying to connect" in capsys.readouterr().err
+    assert f"--scheduler {address}: " in capsys.readouterr().err  # then Dask's reason
     assert not (tmp_path / "s" / "trials").exists()
