@@ -93,15 +93,16 @@ def test_a_trial_that_raises_is_recorded_counted_and_kept(tmp_path):
         assert counting.keys[2:] == [sweep.trials()[1].key]  # only the failed one
 
 
-def lost_worker(trial, threads, checkpoint):
+def the_worker_went_away(trial, threads, checkpoint):
     raise RuntimeError("the worker went away")
 
 
-def test_a_trial_whose_worker_is_lost_is_recorded_as_failed(tmp_path):
+def test_a_trial_whose_future_raises_is_recorded_as_failed(tmp_path):
+    # as a passed executor's future does when its pool broke, or Dask's after KilledWorker
     sweep = small_sweep({"p_hidden": [0.5]})
     with ThreadPoolExecutor(1) as pool:
         (result,) = run_sweep(sweep, tmp_path, executor=pool, progress=False,
-                              function=lost_worker)
+                              function=the_worker_went_away)
     assert result["status"] == "failed" and "the worker went away" in result["traceback"]
 
 
