@@ -4,9 +4,11 @@ run again uncharged; a trial that always kills its worker is recorded failed aft
 allowed losses while the others finish; workers that die before any trial starts are an
 error, not a sweep of failures."""
 import json
+import multiprocessing
 import os
 import signal
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -112,3 +114,15 @@ def test_workers_that_die_before_any_trial_starts_are_an_error(tmp_path):
 ])
 def test_the_loss_is_charged_to_the_workers_that_died_on_their_own(running, blamed):
     assert _blamed(running) == blamed
+
+
+def test_a_pool_you_pass_that_breaks_fails_its_unfinished_trials_but_drops_none(tmp_path):
+    sweep = small_sweep({"p_hidden": [0.2, 0.35, 0.5]})
+    victim = sweep.trials()[0].key
+    (tmp_path / "markers").mkdir()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = run_sweep(sweep, tmp_path / "sweep", executor=pool, threads=1,
+                            progress=False, function=KillsItsWorker(victim, tmp_path / "markers"))
+    assert len(attempt_pids(tmp_path / "markers", victim)) == 1  # it ran, and killed
+    assert [r["status"] for r in results] == ["failed"] * 3  # not run again here: recorded
+    assert all("BrokenProcessPool" in r["traceback"] for r in results)
