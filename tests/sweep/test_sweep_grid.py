@@ -59,7 +59,8 @@ def test_axes_read_as_their_flags_do(text, axis, values):
     # a point whose whole configuration is refused names the point
     ({"dropout_kind": ["gaussian"], "dropout_mode": ["weight_scaling"]}, ValueError,
      ["grid point dropout_kind=gaussian, dropout_mode=weight_scaling"]),
-    ({"lr": [1e-300], "lr_decay": [1e-300], "epochs": [2]}, ValueError, ["grid point", "underflows"]),
+    ({"lr": [1e-300], "lr_decay": [1e-300], "epochs": [2]}, ValueError,
+     ["grid point", "underflows"]),
 ])
 def test_bad_grids_are_refused_naming_the_axis(grid, error, words):
     with pytest.raises(error) as info:
