@@ -177,6 +177,8 @@ def check_sizes(name, sizes, *, type_error=TypeError):
 
     Each size is checked by ``check_int`` as ``{name}[i]`` (as None when ``name`` is).
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise _refuse(type_error, name, "a sequence of layer sizes", _kind(sizes))
     return tuple(check_int(None if name is None else f"{name}[{i}]", size, minimum=1,
                            type_error=type_error)
                  for i, size in enumerate(tuple(sizes)))

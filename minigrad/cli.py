@@ -22,19 +22,16 @@ write exits with status 1, Ctrl-C with 130, a bug with its traceback
 so far (with ``--resume``, including the earlier ones) are written to ``--out``, and the
 message says which epoch the ``--checkpoint`` file holds, or that this run wrote none.
 """
-import dataclasses
 import os
 import sys
 import time
 
-from .cli_flags import build_parser
+from .cli_flags import CONFIG_FIELDS, build_parser
 from .cli_guards import check_destinations, checkpoint_note, file_identity, stop_status
 from .kernels import backend
 from .sweep.cli import add_sweep_command, sweep_command
 from .training import ResumeError, TrainConfig, train
 
-#: the TrainConfig fields, each also the ``dest`` of its flag
-CONFIG_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
 
 
 def main(argv=None):
@@ -45,7 +42,7 @@ def main(argv=None):
     if args.command == "train":
         return _train_command(args, argv, train_parser)
     if args.command == "sweep":
-        return sweep_command(args, args.sweep_parser)
+        return sweep_command(args, args.sweep_parser, argv)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover (argparse catches it)
 
 

@@ -24,6 +24,9 @@ from .checks import check_int
 from .kernels import backend
 from .training_config import TrainConfig
 
+#: the TrainConfig fields, each also the ``dest`` of its flag
+CONFIG_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+
 
 class _Checked(argparse.Action):
     """Store the flag's value as ``check(None, value)`` returns it; a refusal is a usage error."""
@@ -52,28 +55,29 @@ def _words(parse):
     return convert
 
 
-def _checked_flag(group, flag, parse, check, **kwargs):
+def checked_flag(group, flag, parse, check, **kwargs):
     """Add ``flag`` to ``group``: a value read by ``parse`` and passed through ``check``."""
     group.add_argument(flag, type=_words(parse), action=_Checked, check=check, **kwargs)
 
 
-def add_config_flags(groups, default):
+def add_config_flags(groups, default, unlisted=()):
     """Add one flag per TrainConfig field to the argument ``groups`` its field names.
 
     ``default(value)`` gives the flag's default from the field's (``argparse.SUPPRESS``
-    leaves flags that are not given out of the result).
+    leaves flags that are not given out of the result). The flags of the fields named
+    in ``unlisted`` are read but left out of ``--help``.
     """
     types = typing.get_type_hints(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
         spec = field.metadata
         flag = config_flag(field)
         kwargs = dict(spec["argparse"], dest=field.name, default=default(field.default),
-                      help=spec["help"])
+                      help=argparse.SUPPRESS if field.name in unlisted else spec["help"])
         parse = spec["parse"] or _word_type(types[field.name])
         if parse is None:  # a switch, or a choice argparse checks itself
             groups[spec["group"]].add_argument(flag, **kwargs)
         else:
-            _checked_flag(groups[spec["group"]], flag, parse, spec["check"], **kwargs)
+            checked_flag(groups[spec["group"]], flag, parse, spec["check"], **kwargs)
 
 
 def config_flag(field):
@@ -116,12 +120,12 @@ def build_parser(suppress_defaults=False, more_commands=()):
                            "the user cache, system directories)")
     data.add_argument("--no-download", action="store_true", default=default(False),
                       help="never download missing files")
-    _checked_flag(data, "--train-subset", int, partial(check_int, minimum=1),
+    checked_flag(data, "--train-subset", int, partial(check_int, minimum=1),
                   default=default(None), metavar="N",
                   help="train on the first N training images only (quick runs)")
     add_config_flags(groups, default)
     run = groups["run"]
-    _checked_flag(run, "--threads", int,
+    checked_flag(run, "--threads", int,
                   partial(check_int, minimum=1, maximum=backend.MAX_THREADS),
                   default=default(None),
                   help="threads of the compiled kernels, at most minigrad.kernels.backend."

@@ -9,7 +9,8 @@ on the test set. The pieces, in the order a sweep uses them:
   its checks, and the trials with their keys and derived seeds;
 - ``trial``: ``run_trial``, what a worker runs (pure: it writes nothing);
 - ``store``: the sweep directory, each trial written atomically, result.json last;
-- ``runner``: ``run_sweep`` on a local process pool, an Executor or a Dask Client;
+- ``runner``: ``run_sweep`` on a local process pool (the trial of a worker process
+  that dies runs again on a fresh pool), an Executor or a Dask Client;
 - ``cluster``: the Dask client (a running scheduler, or a LocalCluster);
 - ``summary``: mean, sd and count over seeds per grid point, the choice on validation;
 - ``plots``: error against a swept value, a heatmap of two, learning curves;

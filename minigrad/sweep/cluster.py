@@ -16,43 +16,41 @@ which the trial is recorded as failed (``KilledWorker``).
   (``threads_per_worker=1``: Dask's threads, not the kernels'), and stops it after.
 
 How many kernel threads each trial uses is ``run_sweep``'s ``threads``; for a local
-cluster ``local_cluster_threads`` shares the cores among its workers.
+cluster ``minigrad sweep`` shares the cores among its workers as for the local pool
+(``minigrad.sweep.runner.plan_workers``).
 """
 import contextlib
 
-from ..kernels.backend import available_cores
-
-__all__ = ["dask_client", "local_cluster_threads"]
-
-INSTALL_HINT = 'Dask is not installed: pip install "minigrad[distributed]"'
+__all__ = ["dask_client", "import_distributed"]
 
 
-def _distributed():
+def import_distributed():
+    """The ``distributed`` module, or an ImportError that says how to install it."""
     try:
         import distributed
     except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
+        raise ImportError('Dask is not installed: pip install "minigrad[distributed]"') from exc
     return distributed
-
-
-def local_cluster_threads(n_workers, threads=None, cores=None):
-    """Kernel threads per trial on a local cluster of ``n_workers``: ``threads`` if
-    given, else the cores shared among the workers (at least 1).
-
-    >>> local_cluster_threads(2, cores=8), local_cluster_threads(16, cores=8)
-    (4, 1)
-    """
-    cores = available_cores() if cores is None else cores
-    return threads if threads is not None else max(1, cores // n_workers)
 
 
 @contextlib.contextmanager
 def dask_client(scheduler=None, local_cluster=None, threads_per_worker=1):
     """A ``distributed.Client`` to ``scheduler``, or to a new LocalCluster of
-    ``local_cluster`` worker processes (exactly one of the two); closed on exit."""
+    ``local_cluster`` worker processes (exactly one of the two); closed on exit.
+
+    ``with dask_client(local_cluster=2) as client: run_sweep(sweep, out,
+    executor=client)`` runs a sweep on two local worker processes. Asked for neither
+    (or both), it says so before touching Dask:
+
+    >>> with dask_client():
+    ...     pass
+    Traceback (most recent call last):
+        ...
+    ValueError: dask_client: give exactly one of scheduler and local_cluster
+    """
     if (scheduler is None) == (local_cluster is None):
         raise ValueError("dask_client: give exactly one of scheduler and local_cluster")
-    distributed = _distributed()
+    distributed = import_distributed()
     if scheduler is not None:
         with distributed.Client(scheduler) as client:
             yield client

@@ -45,14 +45,16 @@ Example::
     >>> Sweep({"p_inptu": [0.1]})
     Traceback (most recent call last):
         ...
-    ValueError: grid: unknown axis 'p_inptu'; the axes are ...
+    ValueError: grid: unknown axis 'p_inptu'; did you mean 'p_input'? the axes are ...
 """
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
 import math
 import numbers
+import os
 import typing
 
 from ..checks import check_choice, check_int, check_real
@@ -61,12 +63,14 @@ from ..data import sources
 from ..training_config import TrainConfig
 
 __all__ = ["Sweep", "Trial", "AXES", "parse_axis", "check_validation", "trial_seed",
-           "validation_count", "read_sweep_file"]
+           "validation_count", "read_sweep_file", "show_value", "show_point", "SWEEP_KEYS"]
 
 _FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 _TYPES = typing.get_type_hints(TrainConfig)
 #: the axes that are not TrainConfig fields: which data a trial trains on
 DATA_AXES = ("dataset", "train_subset")
+#: the keys of a sweep file and of ``sweep.json`` (``Sweep.from_dict``, ``Sweep.to_dict``)
+SWEEP_KEYS = ("grid", "seeds", "config", "dataset", "train_subset", "validation", "data_dir")
 #: every axis a grid may name (``seed`` is not one: give base seeds instead)
 AXES = tuple(name for name in _FIELDS if name != "seed") + DATA_AXES
 _ALIASES = {config_flag(field).lstrip("-"): name for name, field in _FIELDS.items()}
@@ -114,7 +118,9 @@ def axis_name(name):
         raise ValueError("grid: seed is not an axis: give the base seeds (--seeds 0 1 2); "
                          "each trial's seed is derived from its base seed and its content")
     if name not in AXES:
-        raise ValueError(f"grid: unknown axis {name!r}; the axes are {', '.join(AXES)}")
+        near = difflib.get_close_matches(str(name), AXES + tuple(_ALIASES), n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise ValueError(f"grid: unknown axis {name!r}; {hint}the axes are {', '.join(AXES)}")
     return name
 
 
@@ -202,13 +208,26 @@ def _canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _shown(value):
-    """A value as the key shows it: ``16x16``, ``none``, ``0.2``, ``fashion-mnist``."""
-    if isinstance(value, tuple):
+def show_value(value):
+    """A grid value as trial keys, tables and plots show it (and ``--grid`` reads it).
+
+    >>> show_value((16, 16)), show_value(()), show_value(None), show_value(True), show_value(0.2)
+    ('16x16', 'none', 'none', 'true', '0.2')
+    """
+    if isinstance(value, (list, tuple)):  # hidden sizes (a list when read from JSON)
         return "x".join(str(v) for v in value) or "none"
     if value is None:
         return "none"
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def show_point(pairs, sep=", "):
+    """The ``(axis, value)`` pairs of a grid point as ``axis=value`` joined by ``sep``.
+
+    >>> show_point([("p_input", 0.2), ("hidden", (16, 16))])
+    'p_input=0.2, hidden=16x16'
+    """
+    return sep.join(f"{axis}={show_value(value)}" for axis, value in pairs)
 
 
 def trial_seed(base_seed, content):
@@ -306,6 +325,11 @@ class Sweep:
                            _check_subset("Sweep: train_subset", self.train_subset))
         object.__setattr__(self, "validation",
                            check_validation("Sweep: validation", self.validation))
+        if self.data_dir is not None:
+            if not isinstance(self.data_dir, (str, os.PathLike)):
+                raise TypeError(f"Sweep: data_dir must be None or a path, got "
+                                f"{type(self.data_dir).__name__} {self.data_dir!r}")
+            object.__setattr__(self, "data_dir", os.fspath(self.data_dir))
         object.__setattr__(self, "_trials", self._build_trials())
 
     def _checked_seeds(self):
@@ -335,15 +359,13 @@ class Sweep:
             try:
                 config = TrainConfig(**{**self.base.to_dict(), **values, "seed": 0})
             except (TypeError, ValueError) as exc:
-                shown = ", ".join(f"{axis}={_shown(v)}" for axis, v in point)
-                raise type(exc)(f"grid point {shown}: {exc}") from None
+                raise type(exc)(f"grid point {show_point(point)}: {exc}") from None
             content = dict(config.to_dict(), **data, validation=self.validation)
             del content["seed"]
             content = _canonical(content)
             for base_seed in self.seeds:
                 digest = hashlib.sha256(f"{base_seed}/{content}".encode()).hexdigest()
-                readable = ",".join([f"{axis}={_shown(v)}" for axis, v in sorted(point)]
-                                    + [f"seed={base_seed}"])
+                readable = show_point([*sorted(point), ("seed", base_seed)], sep=",")
                 seeded = dataclasses.replace(config, seed=trial_seed(base_seed, content))
                 trials.append(Trial(point, base_seed, seeded, data["dataset"],
                                     data["train_subset"], self.validation, self.data_dir,
@@ -364,18 +386,16 @@ class Sweep:
         """A Sweep from the data of ``to_dict`` or of a sweep file (``read_sweep_file``);
         ``config`` may name only some fields (the others keep TrainConfig's defaults);
         a field that is also a grid axis takes the grid's values."""
-        known = {"grid", "seeds", "config", "dataset", "train_subset", "validation",
-                 "data_dir"}
-        unknown = set(d) - known
+        unknown = set(d) - set(SWEEP_KEYS)
         if unknown:
             raise ValueError(f"sweep: unknown keys {sorted(unknown)}; the keys are "
-                             f"{sorted(known)}")
+                             f"{', '.join(SWEEP_KEYS)}")
         base = d.get("config", {})
         if not hasattr(base, "items"):
             raise TypeError(f"sweep: config must be a table of TrainConfig fields, got {base!r}")
         if "seed" in base:
             raise ValueError("sweep: config.seed is not used: give the base seeds as seeds")
-        return cls(grid=d.get("grid", {}), seeds=tuple(d.get("seeds", (0,))),
+        return cls(grid=d.get("grid", {}), seeds=d.get("seeds", (0,)),
                    base=TrainConfig.from_dict(dict(base)), dataset=d.get("dataset", "mnist"),
                    train_subset=d.get("train_subset"), validation=d.get("validation"),
                    data_dir=d.get("data_dir"))
@@ -394,7 +414,6 @@ def validation_count(validation, n_train):
         raise ValueError(f"validation {validation} holds {n} of the {n_train} training images: "
                          f"it must leave at least one image to train on and hold at least one")
     return n
-
 
 
 def read_sweep_file(path):
@@ -419,14 +438,18 @@ def read_sweep_file(path):
     """
     with open(path, "rb") as f:
         raw = f.read()
-    if str(path).endswith(".toml"):
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10: the same parser, as a package
-            import tomli as tomllib
-        data = tomllib.loads(raw.decode("utf-8"))
-    else:
-        data = json.loads(raw)
+    try:
+        if str(path).endswith(".toml"):
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10: the same parser, as a package
+                import tomli as tomllib
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw)
+    except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, UnicodeDecodeError
+        kind = "TOML" if str(path).endswith(".toml") else "JSON"
+        raise ValueError(f"{path}: not a valid {kind} file: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a sweep file holds a table of keys, got {type(data).__name__}")
     return data

@@ -21,18 +21,13 @@ import numbers
 import os
 
 from ..history import save_figure
+from .grid import show_point, show_value
 from .store import read_history
 from .summary import summarize
 
 __all__ = ["write_plots", "error_vs_axis_figure", "heatmap_figure", "learning_curves_figure"]
 
 _ERRORS = (("validation", "validation error"), ("test", "test error"))
-
-
-def _label(value):
-    if isinstance(value, (list, tuple)):
-        return "x".join(map(str, value)) or "none"
-    return "none" if value is None else str(value)
 
 
 def _numeric(values):
@@ -57,10 +52,10 @@ def error_vs_axis_figure(sweep, rows, axis):
             means = [100 * r[f"{kind}_error_mean"] if r[f"{kind}_n"] else float("nan")
                      for r in line]
             sds = [100 * (r[f"{kind}_error_sd"] or 0) if r[f"{kind}_n"] else 0 for r in line]
-            label = ", ".join(f"{a}={_label(c)}" for a, c in zip(others, combo)) or None
+            label = show_point(zip(others, combo)) or None
             panel.errorbar(xs, means, yerr=sds, marker="o", capsize=3, label=label)
         panel.set(xlabel=axis, title=f"{title} (mean ± sd over seeds)")
-        panel.set_xticks(xs, [_label(v) for v in values])
+        panel.set_xticks(xs, [show_value(v) for v in values])
         panel.grid(alpha=0.3)
     panels[0].set_ylabel("error (%)")
     if others:
@@ -92,8 +87,8 @@ def heatmap_figure(sweep, rows):
         if chosen is not None:
             panel.add_patch(Rectangle((chosen[1] - 0.5, chosen[0] - 0.5), 1, 1, fill=False,
                                       edgecolor="red", lw=2.5))
-        panel.set_xticks(range(grid.shape[1]), [_label(v) for v in sweep.grid[second]])
-        panel.set_yticks(range(grid.shape[0]), [_label(v) for v in sweep.grid[first]])
+        panel.set_xticks(range(grid.shape[1]), [show_value(v) for v in sweep.grid[second]])
+        panel.set_yticks(range(grid.shape[0]), [show_value(v) for v in sweep.grid[first]])
         panel.set(xlabel=second, ylabel=first, title=f"mean {title} (%)")
         fig.colorbar(image, ax=panel)
     fig.suptitle("red: the configuration chosen on validation error")
@@ -147,7 +142,7 @@ def write_plots(out, sweep, results):
         trials = [t for t, r in zip(sweep.trials(), results) if r is not None and
                   r["status"] == "ok" and all(v == point[a] for a, v in t.point)]
         histories = {f"seed {t.base_seed}": read_history(out, t.key) for t in trials}
-        title = "chosen: " + ", ".join(f"{a}={_label(v)}" for a, v in point.items())
+        title = "chosen: " + show_point(point.items())
         paths.append(save_figure(learning_curves_figure(histories, title),
                            os.path.join(out, "learning_curves.png")))
     return paths

@@ -20,6 +20,17 @@ last, so a trial with a result.json has all its files, complete. A trial without
 has not finished (the sweep stopped, or its worker died) and runs again; a rerun of
 the sweep skips every trial that has one (a failed trial only with ``retry_failed``).
 Only the process running the sweep writes here, one trial at a time.
+
+Example (a trial recorded as failed: no checkpoint, so three files)::
+
+    >>> import tempfile
+    >>> from minigrad.sweep import Sweep
+    >>> from minigrad.sweep.trial import empty_outcome
+    >>> trial = Sweep({"p_input": [0.2]}).trials()[0]
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     path = write_outcome(out, trial, empty_outcome(trial, "failed", traceback="boom"))
+    ...     sorted(os.listdir(path)), read_result(out, trial.key)["status"]
+    (['config.json', 'history.json', 'result.json'], 'failed')
 """
 import json
 import os
@@ -91,10 +102,7 @@ def save_sweep(sweep_dir, sweep, **info):
 
 def load_sweep(sweep_dir):
     """The ``Sweep`` stored in ``sweep_dir/sweep.json`` (FileNotFoundError if none)."""
-    from .grid import Sweep
+    from .grid import SWEEP_KEYS, Sweep
     with open(os.path.join(sweep_dir, "sweep.json"), encoding="utf-8") as f:
         data = json.load(f)
-    data.get("config", {}).pop("seed", None)  # written by the first version of sweep.json
-    return Sweep.from_dict({k: v for k, v in data.items()
-                            if k in ("grid", "seeds", "config", "dataset", "train_subset",
-                                     "validation", "data_dir")})
+    return Sweep.from_dict({k: v for k, v in data.items() if k in SWEEP_KEYS})  # not info

@@ -35,6 +35,7 @@ import math
 import os
 
 from ..atomic import replace_atomically
+from .grid import show_point, show_value
 
 __all__ = ["summarize", "summarize_results", "write_summary", "render_markdown",
            "SUMMARY_COLUMNS"]
@@ -92,12 +93,6 @@ def summarize(sweep, results):
     return summarize_results(list(sweep.grid.items()), results)
 
 
-def _shown(value):
-    if isinstance(value, (list, tuple)):
-        return "x".join(str(v) for v in value) or "none"
-    return "none" if value is None else str(value)
-
-
 def _percent(mean, sd, n):
     if not n:
         return "-"
@@ -114,7 +109,7 @@ def render_markdown(sweep, rows, title="Sweep summary"):
              "Errors after the last epoch: mean ± sd (count) over the seeds.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        cells = [_shown(row[a]) for a in axes] + [
+        cells = [show_value(row[a]) for a in axes] + [
             _percent(row["validation_error_mean"], row["validation_error_sd"],
                      row["validation_n"]),
             _percent(row["test_error_mean"], row["test_error_sd"], row["test_n"]),
@@ -124,7 +119,7 @@ def render_markdown(sweep, rows, title="Sweep summary"):
     chosen = [r for r in rows if r["chosen"]]
     lines.append("")
     if chosen:
-        point = ", ".join(f"{a}={_shown(chosen[0][a])}" for a in axes)
+        point = show_point((a, chosen[0][a]) for a in axes)
         best = chosen[0]
         lines.append(f"Chosen on validation error: {point}; its test error (%): "
                      f"{_percent(best['test_error_mean'], best['test_error_sd'], best['test_n'])}.")
@@ -145,7 +140,7 @@ def write_summary(out, sweep, results):
                             lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _shown(v) if k in sweep.grid else ("" if v is None else v)
+        writer.writerow({k: show_value(v) if k in sweep.grid else ("" if v is None else v)
                          for k, v in row.items()})
     paths = [os.path.join(out, "summary.csv"), os.path.join(out, "summary.md")]
     with replace_atomically(paths, "w") as (csv_file, md_file):

@@ -73,11 +73,15 @@ def test_accepted_values_come_back_in_their_plain_type(call, result):
     (lambda: check_sizes("hidden", (4, 0)), ValueError, "hidden[1] must be >= 1, got 0"),
     (lambda: check_sizes(None, (4, 0)), ValueError, "must be >= 1, got 0"),
     (lambda: check_sizes("hidden", (4.0,)), TypeError, "hidden[0] must be an int, got float 4.0"),
+    (lambda: check_sizes("hidden", 16.5), TypeError,
+     "hidden must be a sequence of layer sizes, got float 16.5"),
+    (lambda: check_sizes("hidden", "16"), TypeError,
+     "hidden must be a sequence of layer sizes, got str '16'"),
 ], ids=["bool", "int-float", "int-bool", "int-0-d-array", "int-as-value-error", "int-minimum", "int-maximum",
         "no-name", "number-str", "number-fraction", "number-as-value-error", "real-inf",
         "positive-0", "positive-nan", "positive-huge", "non-negative", "half-open", "open-closed",
         "probability", "probability-one", "choice", "choice-unhashable", "sizes", "sizes-no-name",
-        "sizes-float"])
+        "sizes-float", "sizes-not-a-sequence", "sizes-str"])
 def test_refusals_say_name_requirement_and_value(call, exc, message):
     with pytest.raises(exc) as info:
         call()

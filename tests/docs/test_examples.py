@@ -245,3 +245,27 @@ def test_gaussian_and_bernoulli_multipliers_share_two_moments_not_their_shape():
         negative = 0.0 if kind == "bernoulli" else gaussian_dropout.normal_cdf(-1 / math.sqrt(var))
         for observed, q in ((s["zero"], zero), (s["negative"], negative)):
             assert abs(observed - q) <= 5 * math.sqrt(q * (1 - q) / n)
+
+
+# ---- sweep_dropout_rates ---------------------------------------------------------------
+import sweep_dropout_rates  # noqa: E402
+
+
+def test_the_sweep_chooses_the_lowest_mean_validation_error_and_reports_its_test(tmp_path):
+    sweep = sweep_dropout_rates.dropout_rate_sweep(hidden=(16,), epochs=1, train_subset=500,
+                                                   validation=100)
+    results, rows = sweep_dropout_rates.run(sweep, tmp_path, workers=2)
+    assert [r["status"] for r in results] == ["ok"] * 8
+    # the oracle: numpy's mean and sample sd of each point's two result.json values
+    for row in rows:
+        point = {"p_input": row["p_input"], "p_hidden": row["p_hidden"]}
+        mine = [r for r in results if r["point"] == point]
+        assert len(mine) == 2 and row["validation_n"] == row["test_n"] == 2
+        for kind in ("validation", "test"):
+            errors = np.array([r[f"{kind}_error"] for r in mine])
+            assert math.isclose(row[f"{kind}_error_mean"], errors.mean(), rel_tol=1e-12)
+            assert math.isclose(row[f"{kind}_error_sd"], errors.std(ddof=1), rel_tol=1e-12,
+                                abs_tol=1e-15)
+    # chosen: the lowest mean validation error (the first on a tie), never the test's
+    best = int(np.argmin([row["validation_error_mean"] for row in rows]))
+    assert [row["chosen"] for row in rows] == [i == best for i in range(len(rows))]

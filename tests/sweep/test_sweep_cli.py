@@ -2,10 +2,12 @@
 any trial), a run writes its trials and summary, ``--summarize`` renders it again, and a
 failed trial makes the exit status 1."""
 import json
+import shlex
 
 import pytest
 
 from minigrad.cli import main
+from minigrad.kernels.backend import available_cores
 
 DATA = ["--train-subset", "500", "--validation", "100", "--hidden", "16", "--epochs", "1",
         "--quiet"]
@@ -25,7 +27,8 @@ SMALL = DATA + ["--workers", "1", "--threads", "1"]
     (["--validation", "0"], [">= 1"]),
     (["--validation", "500"], ["validation 500 holds 500 of the 500"]),
     (["--grid", "train_subset=200,70000"], ["exceeds the 60000 training images"]),
-    (["--workers", "3", "--threads", "1"], ["--oversubscribe"]),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["--workers is for the local"]),
+    (["--oversubscribe", "--scheduler", "tcp://127.0.0.1:1"], ["--oversubscribe is for"]),
 ])
 def test_bad_sweeps_are_usage_errors_before_any_trial(tmp_path, capsys, flags, words):
     out = tmp_path / "sweep"
@@ -36,7 +39,39 @@ def test_bad_sweeps_are_usage_errors_before_any_trial(tmp_path, capsys, flags, w
     err = capsys.readouterr().err
     for word in words:
         assert word in err
-    assert not (out / "trials").exists()  # nothing ran
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+@pytest.mark.parametrize("pool", [["--workers", "{n}"], ["--local-cluster", "{n}"]])
+def test_more_threads_than_cores_is_refused_before_any_trial(tmp_path, capsys, pool):
+    flags = [f.format(n=available_cores() + 1) for f in pool] + ["--threads", "1"]
+    with pytest.raises(SystemExit) as info:
+        main(["sweep", *DATA, "--grid", "p_input=0,0.2", *flags, "--out", str(tmp_path / "s")])
+    assert info.value.code == 2 and "--oversubscribe" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("seeds = [0\n", ["sweep.toml: not a valid TOML file"]),
+    ("seeds = 3\n", ["seeds must be a list of ints, got 3"]),
+    ("[grid]\np_input = 0.2\n", ["grid axis p_input", "must be a list"]),
+    ("grdi = {}\n", ["unknown keys ['grdi']"]),
+])
+def test_bad_sweep_files_are_usage_errors_naming_the_file_or_the_key(tmp_path, capsys,
+                                                                     text, words):
+    (tmp_path / "sweep.toml").write_text(text)
+    with pytest.raises(SystemExit) as info:
+        main(["sweep", "--file", str(tmp_path / "sweep.toml"), "--dry-run"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and all(word in err for word in words), err
+
+
+def test_the_help_lists_the_grid_syntax_and_not_the_refused_seed(capsys):
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    text = capsys.readouterr().out
+    assert "--seeds S [S ...]" in text and "--seed " not in text and "[--seed SEED]" not in text
+    assert "AXIS is a TrainConfig field" in text and "Exit status: 0" in text
 
 
 def test_a_sweep_file_and_flags_combine(tmp_path, capsys):
@@ -74,6 +109,7 @@ def test_a_run_writes_trials_and_summary_and_summarize_renders_it_again(tmp_path
     assert [c[-1] for c in cells[2:]] == ["False", "False"]
     sweep = json.loads((out / "sweep.json").read_text())
     assert sweep["grid"] == {"lr": [0.05, 1e30], "p_hidden": [0.2, 0.5]}
+    assert sweep["command"] == "minigrad " + shlex.join(args)  # the words given to main
     # the same command again: every trial is done (failed ones kept), nothing runs
     (out / "summary.md").unlink()
     assert main(args) == 1
@@ -82,6 +118,11 @@ def test_a_run_writes_trials_and_summary_and_summarize_renders_it_again(tmp_path
     (out / "summary.md").unlink()
     assert main(["sweep", "--summarize", str(out)]) == 1
     assert (out / "summary.md").read_text() == summary
+    # a trial not run yet is said so, and counted in the table
+    next((out / "trials").iterdir()).joinpath("result.json").unlink()
+    capsys.readouterr()
+    main(["sweep", "--summarize", str(out)])
+    assert "1 of 4 trials have not run yet" in capsys.readouterr().err
 
 
 def test_summarize_needs_a_sweep_directory(tmp_path, capsys):

@@ -2,6 +2,7 @@
 trial, keys readable and unique, seeds derived from (base seed, content)."""
 import hashlib
 import json
+import pathlib
 
 import pytest
 
@@ -41,7 +42,8 @@ def test_axes_read_as_their_flags_do(text, axis, values):
 
 
 @pytest.mark.parametrize("grid, error, words", [
-    ({"p_inptu": [0.1]}, ValueError, ["unknown axis 'p_inptu'"]),
+    ({"p_inptu": [0.1]}, ValueError, ["unknown axis 'p_inptu'; did you mean 'p_input'?"]),
+    ({"input_dropout": [0.1]}, ValueError, ["did you mean 'input-dropout'?"]),
     ({"p_input": []}, ValueError, ["p_input", "no values"]),
     ({"p_input": [0.2, 0.2]}, ValueError, ["p_input", "given twice"]),
     ({"p_input": [0, 0.0]}, ValueError, ["p_input", "given twice"]),  # the same value
@@ -53,10 +55,12 @@ def test_axes_read_as_their_flags_do(text, axis, values):
     ({"seed": [1, 2]}, ValueError, ["seed is not an axis", "--seeds"]),
     ({"dataset": ["cifar"]}, ValueError, ["grid axis dataset"]),
     ({"p_input": 0.2}, TypeError, ["p_input", "must be a list"]),
+    ({"hidden": [16.5]}, TypeError, ["grid axis hidden must be a sequence of layer sizes"]),
     # a point whose whole configuration is refused names the point
     ({"dropout_kind": ["gaussian"], "dropout_mode": ["weight_scaling"]}, ValueError,
      ["grid point dropout_kind=gaussian, dropout_mode=weight_scaling"]),
-    ({"lr": [1e-300], "lr_decay": [1e-300], "epochs": [2]}, ValueError, ["grid point", "underflows"]),
+    ({"lr": [1e-300], "lr_decay": [1e-300], "epochs": [2]}, ValueError,
+     ["grid point", "underflows"]),
 ])
 def test_bad_grids_are_refused_naming_the_axis(grid, error, words):
     with pytest.raises(error) as info:
@@ -82,6 +86,9 @@ def test_bad_seeds_and_splits_are_refused():
         small_sweep({"p_input": [0.0]}, validation=1.5)
     with pytest.raises(ValueError, match="at least one"):
         validation_count(500, 500)
+    with pytest.raises(TypeError, match="data_dir must be None or a path, got int 3"):
+        Sweep(data_dir=3)
+    assert Sweep(data_dir=pathlib.Path("data")).to_dict()["data_dir"] == "data"  # JSON-able
 
 
 def test_the_seed_is_sha256_of_the_base_seed_and_the_content():

@@ -3,6 +3,7 @@ processes (any order, any thread count), finished trials are skipped on a rerun,
 that raises is recorded with its traceback and counted, and the pool fits the cores."""
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -92,15 +93,16 @@ def test_a_trial_that_raises_is_recorded_counted_and_kept(tmp_path):
         assert counting.keys[2:] == [sweep.trials()[1].key]  # only the failed one
 
 
-def lost_worker(trial, threads, checkpoint):
+def the_worker_went_away(trial, threads, checkpoint):
     raise RuntimeError("the worker went away")
 
 
-def test_a_trial_whose_worker_is_lost_is_recorded_as_failed(tmp_path):
+def test_a_trial_whose_future_raises_is_recorded_as_failed(tmp_path):
+    # as a passed executor's future does when its pool broke, or Dask's after KilledWorker
     sweep = small_sweep({"p_hidden": [0.5]})
     with ThreadPoolExecutor(1) as pool:
         (result,) = run_sweep(sweep, tmp_path, executor=pool, progress=False,
-                              function=lost_worker)
+                              function=the_worker_went_away)
     assert result["status"] == "failed" and "the worker went away" in result["traceback"]
 
 
@@ -131,3 +133,18 @@ def test_the_pool_fits_the_cores(args, expected):
 def test_more_threads_than_cores_must_be_asked_for(args):
     with pytest.raises(ValueError, match="--oversubscribe"):
         plan_workers(12, cores=2, **args)
+
+
+@pytest.mark.parametrize("options, error, words", [
+    (dict(workers=0), ValueError, "run_sweep: workers must be >= 1, got 0"),
+    (dict(threads=0), ValueError, "run_sweep: threads must be >= 1, got 0"),
+    (dict(threads=2.0), TypeError, "run_sweep: threads must be an int, got float 2.0"),
+    (dict(executor="pool"), TypeError, "executor must be None (a local pool), a "
+                                       "concurrent.futures.Executor or a distributed.Client"),
+    (dict(allowed_losses=-1), ValueError, "allowed_losses must be >= 0"),
+])
+def test_bad_run_options_are_refused_before_anything_is_written(tmp_path, options, error,
+                                                                 words):
+    with pytest.raises(error, match=re.escape(words)):
+        run_sweep(small_sweep({"p_hidden": [0.5]}), tmp_path / "s", progress=False, **options)
+    assert not (tmp_path / "s").exists()
