@@ -75,6 +75,8 @@ def max_norm_columns(floating[:, ::1] w, double c, int n_threads):
     cdef floating[::1] factor = np.empty(cols, dtype=np.float32 if floating is float else np.float64)
     cdef uint8_t[::1] over = np.empty(cols, dtype=np.uint8)
     cdef int t, n_chunks = column_chunks(n_threads, rows * cols, cols, MIN_PER_THREAD)
+    if rows == 0 or cols == 0:  # no columns, or every norm 0: nothing to project
+        return
     for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
         _max_norm_block(w, c, norm_sq, factor, over, column_split(cols, n_chunks, t),
                         column_split(cols, n_chunks, t + 1))

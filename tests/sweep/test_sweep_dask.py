@@ -71,10 +71,13 @@ def test_the_command_line_runs_on_a_local_cluster(tmp_path, capsys):
 
 def _start(args, log, env):
     """``python -m dask ARGS`` (the ``dask`` command of this interpreter) in its own
-    process group, its output in the file ``log``."""
+    process group, its output in the file ``log``, run in the log's directory: ``-m``
+    puts the working directory first on ``sys.path``, and in a source checkout that is
+    the uncompiled ``minigrad/`` beside ``tests/``, not the one this test imports."""
     with open(log, "wb") as f:
         return subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=f,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                cwd=os.path.dirname(log))
 
 
 def _stop(process):
