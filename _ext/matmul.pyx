@@ -373,29 +373,26 @@ cdef void gemm_task(const floating* a, Py_ssize_t lda, bint trans_a,
     cdef Py_ssize_t nr = get_nr(<floating>0)
     cdef Py_ssize_t qk, qi, qj, k0, kc, i0, rows, j0
     cdef Py_ssize_t step = slice_length(k)
+    # One row block: each B panel is used by that block alone (see the module notes).
+    cdef bint one_block = row_end - row_begin <= MC
     for qk in range(cdiv(k, step)):          # slices strictly in k order
         k0 = qk * step
         kc = min(step, k - k0)
-        if row_end - row_begin <= MC:
-            # One row block: each B panel is used by that block alone, so pack it just
-            # before its use, while it stays in L1, instead of the whole B block first.
-            rows = row_end - row_begin
-            pack_a(a, lda, trans_a, row_begin, rows, k0, kc, apack)
-            for qj in range(cdiv(cols, nr)):
-                j0 = qj * nr
-                pack_b(b, ldb, trans_b, k0, kc, col0 + j0, min(nr, cols - j0), bpack)
-                macro_kernel(rows, min(nr, cols - j0), kc, apack, bpack,
-                             c + row_begin * ldc + col0 + j0, ldc, k0 > 0, tile)
-            if epi != NULL and k0 + kc == k:
-                apply_epilogue(epi, c, ldc, row_begin, rows, col0, cols)
-            continue
-        pack_b(b, ldb, trans_b, k0, kc, col0, cols, bpack)
+        if not one_block:
+            pack_b(b, ldb, trans_b, k0, kc, col0, cols, bpack)
         for qi in range(cdiv(row_end - row_begin, MC)):
             i0 = row_begin + qi * MC
             rows = min(<Py_ssize_t>MC, row_end - i0)
             pack_a(a, lda, trans_a, i0, rows, k0, kc, apack)
-            macro_kernel(rows, cols, kc, apack, bpack, c + i0 * ldc + col0, ldc,
-                         k0 > 0, tile)
+            if one_block:  # each B panel packed just before its use, while it stays in L1
+                for qj in range(cdiv(cols, nr)):
+                    j0 = qj * nr
+                    pack_b(b, ldb, trans_b, k0, kc, col0 + j0, min(nr, cols - j0), bpack)
+                    macro_kernel(rows, min(nr, cols - j0), kc, apack, bpack,
+                                 c + i0 * ldc + col0 + j0, ldc, k0 > 0, tile)
+            else:
+                macro_kernel(rows, cols, kc, apack, bpack, c + i0 * ldc + col0, ldc,
+                             k0 > 0, tile)
             if epi != NULL and k0 + kc == k:
                 apply_epilogue(epi, c, ldc, i0, rows, col0, cols)
 

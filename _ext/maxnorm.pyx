@@ -71,12 +71,12 @@ def max_norm_columns(floating[:, ::1] w, double c, int n_threads):
     if not c > 0:
         raise ValueError(f"max-norm bound c must be positive, got {c}")
     cdef Py_ssize_t rows = w.shape[0], cols = w.shape[1]
+    if rows == 0 or cols == 0:  # no columns, or every norm 0: nothing to project
+        return
     cdef double[::1] norm_sq = np.zeros(cols, dtype=np.float64)
     cdef floating[::1] factor = np.empty(cols, dtype=np.float32 if floating is float else np.float64)
     cdef uint8_t[::1] over = np.empty(cols, dtype=np.uint8)
     cdef int t, n_chunks = column_chunks(n_threads, rows * cols, cols, MIN_PER_THREAD)
-    if rows == 0 or cols == 0:  # no columns, or every norm 0: nothing to project
-        return
     for t in prange(n_chunks, nogil=True, num_threads=n_chunks, schedule="static"):
         _max_norm_block(w, c, norm_sq, factor, over, column_split(cols, n_chunks, t),
                         column_split(cols, n_chunks, t + 1))

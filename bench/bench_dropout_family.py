@@ -90,7 +90,8 @@ def unit_noise_rows(rng):
 
     def gauss_draws():
         backend.implementations["gaussian_dropout"].gaussian_noise(
-            noise, next(seeds), 1.0 / float(sigma), backend.get_num_threads())
+            noise, next(seeds), dispatch.gaussian_dropout_inverse_sigma(0.5),
+            backend.get_num_threads())
         return noise
 
     def mg_alpha_fwd_bwd():
