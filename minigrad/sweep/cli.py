@@ -16,7 +16,11 @@ a line of the sweep ("p_input takes 0 and 0.2"), the axis named as the TrainConf
 field or as ``minigrad train``'s flag without dashes (``input-dropout=0,0.2``), values
 as that flag reads them (``none`` for no max-norm; hidden sizes joined by ``x``:
 ``hidden=512x512,1024x1024``). Commas never occur inside a value, so no quoting is
-needed. Every other ``minigrad train`` flag (``--hidden 64 --epochs 2``) sets the
+needed. ``--link AXIS,AXIS`` makes swept axes vary together instead of crossing them,
+their i-th values paired as ``zip`` pairs them (the axes need as many values each): a
+rate and a layer size for a fixed expected number of kept units, say
+``--grid p_hidden=0.5,0.75 --grid hidden=128,256 --link p_hidden,hidden`` (2 points,
+not 4). Every other ``minigrad train`` flag (``--hidden 64 --epochs 2``) sets the
 fields that are not swept; ``--seeds`` lists the base seeds. With ``--file``, those
 flags override or add to the file's ``config``, ``grid`` and ``seeds``; naming a field
 both fixed and swept is an error.
@@ -98,12 +102,15 @@ def add_sweep_command(commands):
     sweep.add_argument("--grid", action="append", type=_grid_axis, default=[],
                        metavar="AXIS=V1,V2", help="one swept axis and its values (repeat "
                        "for more axes), e.g. p_input=0,0.2 or hidden=256x256,512x512")
+    sweep.add_argument("--link", action="append", type=_linked_axes, default=[],
+                       metavar="AXIS,AXIS", help="swept axes that vary together, their "
+                       "i-th values paired (repeat for more groups), e.g. p_hidden,hidden")
     checked_flag(sweep, "--seeds", int, partial(_each, partial(check_int, minimum=0)),
                  nargs="+", default=argparse.SUPPRESS, metavar="S",
                  help="base seeds (default 0); each trial's seed is derived from one of "
                       "them and the trial's content")
     sweep.add_argument("--file", metavar="FILE", help="a TOML or JSON sweep file (grid, "
-                       "seeds, config, dataset, train_subset, validation); the flags "
+                       "linked, seeds, config, dataset, train_subset, validation); the flags "
                        "override it")
     sweep.add_argument("--out", metavar="DIR", help="the sweep directory (required unless "
                        "--summarize or --dry-run)")
@@ -165,6 +172,13 @@ def _grid_axis(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _linked_axes(text):
+    try:
+        return [axis_name(name.strip()) for name in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _same_field(name, axis):
     """Whether a key of a sweep file's ``config`` or ``grid`` names the field ``axis``."""
     try:
@@ -193,7 +207,8 @@ def _sweep_from_args(args):
             where = "by its flag" if axis in vars(args) else f"in {args.file}"
             raise ValueError(f"{axis} is both fixed ({where}) and swept (grid axis "
                              f"{axis}): give it once")
-    spec.update(config=config, grid=grid)
+    spec.update(config=config, grid=grid,
+                linked=[*spec.get("linked", []), *args.link])
     for name in ("seeds", "dataset", "train_subset", "validation", "data_dir"):
         if name in vars(args):
             spec[name] = getattr(args, name)

@@ -2,7 +2,11 @@
 
 A sweep trains one run per *grid point* (a value for every swept field) and per *base
 seed*. The grid is an ordered mapping ``axis -> values``; its points are the Cartesian
-product of the axes (the last axis varies fastest, as in ``itertools.product``). An axis
+product of the axes (the last axis varies fastest, as in ``itertools.product``), except
+for *linked* axes, which vary together: ``linked=[("p_hidden", "hidden")]`` makes the
+i-th value of ``p_hidden`` go with the i-th value of ``hidden`` (as ``zip`` pairs them),
+so that, say, the expected number of kept units ``(1 - p_hidden) * hidden`` stays fixed
+while the rate changes (Srivastava et al. 2014, Figure 9b). An axis
 is any ``TrainConfig`` field but ``seed`` (``p_input``, ``hidden``, ``max_norm``, ...),
 spelled as the field or as its ``minigrad train`` flag without the dashes
 (``input-dropout``), or one of the data axes ``dataset`` and ``train_subset``. Fields
@@ -42,6 +46,10 @@ Example::
     (4, 8)
     >>> sweep.trials()[0].key
     'hidden=16,p_input=0.0,seed=0-...'
+    >>> linked = Sweep({"p_hidden": [0.5, 0.75], "hidden": [(64,), (128,)]},
+    ...                linked=[("p_hidden", "hidden")])
+    >>> [dict(point) for point in linked.points()]
+    [{'p_hidden': 0.5, 'hidden': (64,)}, {'p_hidden': 0.75, 'hidden': (128,)}]
     >>> Sweep({"p_inptu": [0.1]})
     Traceback (most recent call last):
         ...
@@ -70,7 +78,8 @@ _TYPES = typing.get_type_hints(TrainConfig)
 #: the axes that are not TrainConfig fields: which data a trial trains on
 DATA_AXES = ("dataset", "train_subset")
 #: the keys of a sweep file and of ``sweep.json`` (``Sweep.from_dict``, ``Sweep.to_dict``)
-SWEEP_KEYS = ("grid", "seeds", "config", "dataset", "train_subset", "validation", "data_dir")
+SWEEP_KEYS = ("grid", "linked", "seeds", "config", "dataset", "train_subset", "validation",
+              "data_dir")
 #: every axis a grid may name (``seed`` is not one: give base seeds instead)
 AXES = tuple(name for name in _FIELDS if name != "seed") + DATA_AXES
 _ALIASES = {config_flag(field).lstrip("-"): name for name, field in _FIELDS.items()}
@@ -180,8 +189,10 @@ def parse_axis(text):
     return axis, _check_values(axis, [_value_from_text(axis, word) for word in words])
 
 
-def _check_values(axis, values):
-    """``values`` of ``axis`` checked by the field's check: not empty, no value twice."""
+def _check_values(axis, values, unique=True):
+    """``values`` of ``axis`` checked by the field's check: not empty and, with
+    ``unique``, no value twice (a linked axis may repeat a value: its group's tuples of
+    values must differ instead, ``_check_linked``)."""
     if isinstance(values, (str, bytes)) or not isinstance(values, typing.Iterable):
         raise TypeError(f"grid axis {axis}: the values must be a list, got "
                         f"{type(values).__name__} {values!r}")
@@ -195,12 +206,53 @@ def _check_values(axis, values):
         checked.append(check(f"grid axis {axis}", value))
     if not checked:
         raise ValueError(f"grid axis {axis}: no values (an empty axis would make no trials)")
-    seen = set()
-    for value in checked:
-        if _canonical(value) in seen:
-            raise ValueError(f"grid axis {axis}: the value {value!r} is given twice")
-        seen.add(_canonical(value))
+    if unique:
+        _no_repeats(f"grid axis {axis}", checked)
     return tuple(checked)
+
+
+def _no_repeats(name, values):
+    seen = set()
+    for value in values:
+        if _canonical(value) in seen:
+            raise ValueError(f"{name}: the value {value!r} is given twice")
+        seen.add(_canonical(value))
+
+
+def _linked_names(linked):
+    """``linked`` as a tuple of tuples of axis names (``axis_name``), or TypeError."""
+    def names(group):
+        if isinstance(group, (str, bytes)) or not isinstance(group, typing.Iterable):
+            raise TypeError(f"linked: each group must be a list of axis names, got {group!r}")
+        return tuple(axis_name(str(name)) for name in group)
+    if isinstance(linked, (str, bytes)) or not isinstance(linked, typing.Iterable):
+        raise TypeError(f"linked: must be a list of groups of axis names, got {linked!r}")
+    return tuple(names(group) for group in linked)
+
+
+def _check_linked(groups, grid):
+    """The linked ``groups`` checked against ``grid``: each names two or more of its axes,
+    no axis is in two groups, the axes of a group have as many values each, and no
+    tuple of values is given twice. Each group is returned in the grid's axis order."""
+    order = list(grid)
+    seen = set()
+    for group in groups:
+        if len(group) < 2:
+            raise ValueError(f"linked: a group links two or more axes, got {list(group)}")
+        for axis in group:
+            if axis not in grid:
+                raise ValueError(f"linked: {axis} is not a grid axis; the grid's axes are "
+                                 f"{', '.join(order) or 'none'}")
+            if axis in seen:
+                raise ValueError(f"linked: axis {axis} is linked twice")
+            seen.add(axis)
+        counts = {axis: len(grid[axis]) for axis in group}
+        if len(set(counts.values())) > 1:
+            raise ValueError("linked axes vary together, so they need as many values each, "
+                             "got " + ", ".join(f"{a}: {n}" for a, n in counts.items()))
+        _no_repeats(f"linked axes {', '.join(group)}", list(zip(*(grid[a] for a in group))))
+    return tuple(tuple(sorted(group, key=order.index))
+                 for group in sorted(groups, key=lambda g: min(map(order.index, g))))
 
 
 def _canonical(value):
@@ -286,6 +338,8 @@ class Sweep:
 
     Arguments:
         grid: an ordered mapping of axis names (module docstring) to lists of values.
+        linked: groups of grid axes that vary together (module docstring), e.g.
+            ``[("p_hidden", "hidden")]``; the axes of a group have as many values each.
         seeds: base seeds (ints >= 0, none twice); each trial's seed is derived from
             one of them and the trial's content (``trial_seed``).
         base: the ``TrainConfig`` whose fields the grid does not sweep.
@@ -299,6 +353,7 @@ class Sweep:
     """
 
     grid: dict = dataclasses.field(default_factory=dict)
+    linked: tuple = ()
     seeds: tuple = (0,)
     base: TrainConfig = TrainConfig()
     dataset: str = "mnist"
@@ -312,13 +367,16 @@ class Sweep:
         if not hasattr(self.grid, "items"):
             raise TypeError(f"Sweep: grid must be a mapping axis -> values, got "
                             f"{type(self.grid).__name__}")
+        linked = _linked_names(self.linked)
         grid = {}
         for name, values in self.grid.items():
             axis = axis_name(name)
             if axis in grid:
                 raise ValueError(f"grid: axis {axis} is given twice")
-            grid[axis] = _check_values(axis, values)
+            grid[axis] = _check_values(axis, values,
+                                       unique=not any(axis in group for group in linked))
         object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "linked", _check_linked(linked, grid))
         object.__setattr__(self, "seeds", self._checked_seeds())
         object.__setattr__(self, "dataset", _check_dataset("Sweep: dataset", self.dataset))
         object.__setattr__(self, "train_subset",
@@ -342,10 +400,22 @@ class Sweep:
             raise ValueError(f"Sweep: a seed is given twice in {list(seeds)}")
         return seeds
 
+    def axis_groups(self):
+        """The axes as groups that vary together, in the grid's order: each linked group,
+        and every other axis alone."""
+        group_of = {axis: group for group in self.linked for axis in group}
+        return list(dict.fromkeys(group_of.get(axis, (axis,)) for axis in self.grid))
+
     def points(self):
-        """The grid points in order, each a tuple of ``(axis, value)`` pairs."""
-        axes = list(self.grid)
-        return [tuple(zip(axes, values)) for values in itertools.product(*self.grid.values())]
+        """The grid points in order, each a tuple of ``(axis, value)`` pairs in the grid's
+        axis order: the product of the axis groups, the last varying fastest."""
+        groups = self.axis_groups()
+        points = []
+        for choice in itertools.product(*(range(len(self.grid[g[0]])) for g in groups)):
+            values = {axis: self.grid[axis][i] for group, i in zip(groups, choice)
+                      for axis in group}
+            points.append(tuple((axis, values[axis]) for axis in self.grid))
+        return points
 
     def trials(self):
         """Every trial: each grid point with each base seed (the seeds vary fastest)."""
@@ -376,6 +446,7 @@ class Sweep:
         """JSON-friendly data (``sweep.json``); ``Sweep.from_dict`` reads it back."""
         return {"grid": {axis: [_jsonable(v) for v in values]
                          for axis, values in self.grid.items()},
+                "linked": [list(group) for group in self.linked],
                 "seeds": list(self.seeds),
                 "config": {k: v for k, v in self.base.to_dict().items() if k != "seed"},
                 "dataset": self.dataset, "train_subset": self.train_subset,
@@ -395,8 +466,8 @@ class Sweep:
             raise TypeError(f"sweep: config must be a table of TrainConfig fields, got {base!r}")
         if "seed" in base:
             raise ValueError("sweep: config.seed is not used: give the base seeds as seeds")
-        return cls(grid=d.get("grid", {}), seeds=d.get("seeds", (0,)),
-                   base=TrainConfig.from_dict(dict(base)), dataset=d.get("dataset", "mnist"),
+        return cls(grid=d.get("grid", {}), linked=d.get("linked", ()),
+                   seeds=d.get("seeds", (0,)), base=TrainConfig.from_dict(dict(base)), dataset=d.get("dataset", "mnist"),
                    train_subset=d.get("train_subset"), validation=d.get("validation"),
                    data_dir=d.get("data_dir"))
 
@@ -420,7 +491,7 @@ def read_sweep_file(path):
     """The data of a sweep file, TOML (``.toml``) or JSON (any other name), as a dict.
 
     The keys are those of ``Sweep.from_dict``: ``grid`` (a table ``axis = [values]``),
-    ``seeds``, ``config`` (the fixed TrainConfig fields), ``dataset``, ``train_subset``,
+    ``linked`` (a list of lists of axes that vary together), ``seeds``, ``config`` (the fixed TrainConfig fields), ``dataset``, ``train_subset``,
     ``validation``, ``data_dir``. An example::
 
         seeds = [0, 1]

@@ -6,9 +6,13 @@ required, the optional extra ``minigrad[plot]``; every file replaced atomically)
 * ``error_vs_<axis>.png`` for each swept axis with two or more values: the mean error
   over seeds (error bars: one sd) against the axis's values, one line per combination
   of the other axes' values; validation error on the left, test error on the right, so
-  the two are never mixed up. Numeric axes are spaced by value, others evenly;
-* ``heatmap.png`` when exactly two axes have two or more values: the mean validation
-  and test error of every pair, the chosen cell outlined;
+  the two are never mixed up, and beside the test error the training error (dashed:
+  the images trained on, dropout off), as in Srivastava et al.'s Figure 9. Numeric
+  axes are spaced by value, others evenly; the values of axes linked to this one are
+  written under its ticks;
+* ``heatmap.png`` when the grid has exactly two dimensions with two or more values
+  (linked axes make one): the mean validation and test error of every pair, the
+  chosen cell outlined;
 * ``learning_curves.png``: the trials of the chosen grid point (one line per seed):
   the training loss, and the validation and test error after each epoch.
 
@@ -38,48 +42,81 @@ def _swept(sweep):
     return [axis for axis, values in sweep.grid.items() if len(values) > 1]
 
 
+def _swept_groups(sweep):
+    """The axis groups (``Sweep.axis_groups``) with two or more values: the dimensions
+    of the grid (linked axes make one)."""
+    return [group for group in sweep.axis_groups() if len(sweep.grid[group[0]]) > 1]
+
+
+def _at(sweep, row, group, i):
+    """Whether summary ``row`` has the ``i``-th values of the axes of ``group``."""
+    return all(row[axis] == sweep.grid[axis][i] for axis in group)
+
+
+def _label(sweep, group, i, first=None):
+    """The tick label of the ``i``-th values of ``group``: ``first``'s value, then the
+    other linked axes' values below it."""
+    first = first or group[0]
+    rest = show_point((a, sweep.grid[a][i]) for a in group if a != first)
+    return show_value(sweep.grid[first][i]) + (f"\n{rest}" if rest else "")
+
+
 def error_vs_axis_figure(sweep, rows, axis):
     """The figure of ``error_vs_<axis>.png`` (module docstring)."""
     import matplotlib.pyplot as plt
+    group = next(g for g in sweep.axis_groups() if axis in g)
     values = sweep.grid[axis]
-    xs = list(values) if _numeric(values) else list(range(len(values)))
-    others = [a for a in _swept(sweep) if a != axis]
+    spaced = _numeric(values) and len(set(values)) == len(values)
+    xs = list(values) if spaced else list(range(len(values)))
+    others = [a for g in _swept_groups(sweep) if axis not in g for a in g]
+    combos = list(dict.fromkeys(tuple(r[a] for a in others) for r in rows))
     fig, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for panel, (kind, title) in zip(panels, _ERRORS):
-        for combo in itertools.product(*(sweep.grid[a] for a in others)):
-            line = [next(r for r in rows if r[axis] == v and
-                         all(r[a] == c for a, c in zip(others, combo))) for v in values]
-            means = [100 * r[f"{kind}_error_mean"] if r[f"{kind}_n"] else float("nan")
-                     for r in line]
-            sds = [100 * (r[f"{kind}_error_sd"] or 0) if r[f"{kind}_n"] else 0 for r in line]
+        for combo, color in zip(combos, itertools.cycle(colors)):
+            line = [next(r for r in rows if _at(sweep, r, group, i) and
+                         all(r[a] == c for a, c in zip(others, combo)))
+                    for i in range(len(values))]
             label = show_point(zip(others, combo)) or None
-            panel.errorbar(xs, means, yerr=sds, marker="o", capsize=3, label=label)
+            _error_line(panel, xs, line, kind, color, label)
+            if kind == "test" and any(r["train_n"] for r in line):
+                _error_line(panel, xs, line, "train", color, "training (dropout off)"
+                            + (f": {label}" if label else ""), ls="--", marker="^")
         panel.set(xlabel=axis, title=f"{title} (mean ± sd over seeds)")
-        panel.set_xticks(xs, [show_value(v) for v in values])
+        panel.set_xticks(xs, [_label(sweep, group, i, axis) for i in range(len(values))])
         panel.grid(alpha=0.3)
     panels[0].set_ylabel("error (%)")
-    if others:
+    if others or any(r["train_n"] for r in rows):
         panels[1].legend(fontsize="small")
     fig.tight_layout()
     return fig
 
 
+def _error_line(panel, xs, line, kind, color, label, **style):
+    """One line of ``error_vs_axis_figure``: the ``kind`` error's means, sd bars."""
+    means = [100 * r[f"{kind}_error_mean"] if r[f"{kind}_n"] else float("nan") for r in line]
+    sds = [100 * (r[f"{kind}_error_sd"] or 0) if r[f"{kind}_n"] else 0 for r in line]
+    panel.errorbar(xs, means, yerr=sds, capsize=3, color=color, label=label,
+                   **{"marker": "o", **style})
+
+
 def heatmap_figure(sweep, rows):
-    """The figure of ``heatmap.png``: the two swept axes' mean errors, chosen cell outlined."""
+    """The figure of ``heatmap.png``: the two swept dimensions' mean errors (a group of
+    linked axes is one dimension), the chosen cell outlined."""
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.patches import Rectangle
-    first, second = _swept(sweep)
+    first, second = _swept_groups(sweep)
+    shape = (len(sweep.grid[first[0]]), len(sweep.grid[second[0]]))
     fig, panels = plt.subplots(1, 2, figsize=(11, 4.5))
     for panel, (kind, title) in zip(panels, _ERRORS):
-        grid = np.full((len(sweep.grid[first]), len(sweep.grid[second])), np.nan)
+        grid = np.full(shape, np.nan)
         chosen = None
-        for i, a in enumerate(sweep.grid[first]):
-            for j, b in enumerate(sweep.grid[second]):
-                row = next(r for r in rows if r[first] == a and r[second] == b)
-                if row[f"{kind}_n"]:
-                    grid[i, j] = 100 * row[f"{kind}_error_mean"]
-                chosen = (i, j) if row["chosen"] else chosen
+        for i, j in np.ndindex(shape):
+            row = next(r for r in rows if _at(sweep, r, first, i) and _at(sweep, r, second, j))
+            if row[f"{kind}_n"]:
+                grid[i, j] = 100 * row[f"{kind}_error_mean"]
+            chosen = (i, j) if row["chosen"] else chosen
         image = panel.imshow(grid, cmap="viridis_r", aspect="auto")
         for (i, j), value in np.ndenumerate(grid):
             panel.text(j, i, "-" if np.isnan(value) else f"{value:.2f}", ha="center",
@@ -87,9 +124,9 @@ def heatmap_figure(sweep, rows):
         if chosen is not None:
             panel.add_patch(Rectangle((chosen[1] - 0.5, chosen[0] - 0.5), 1, 1, fill=False,
                                       edgecolor="red", lw=2.5))
-        panel.set_xticks(range(grid.shape[1]), [show_value(v) for v in sweep.grid[second]])
-        panel.set_yticks(range(grid.shape[0]), [show_value(v) for v in sweep.grid[first]])
-        panel.set(xlabel=second, ylabel=first, title=f"mean {title} (%)")
+        panel.set_xticks(range(shape[1]), [_label(sweep, second, j) for j in range(shape[1])])
+        panel.set_yticks(range(shape[0]), [_label(sweep, first, i) for i in range(shape[0])])
+        panel.set(xlabel=second[0], ylabel=first[0], title=f"mean {title} (%)")
         fig.colorbar(image, ax=panel)
     fig.suptitle("red: the configuration chosen on validation error")
     fig.tight_layout()
@@ -134,7 +171,7 @@ def write_plots(out, sweep, results):
     rows = summarize(sweep, results)
     paths = [save_figure(error_vs_axis_figure(sweep, rows, axis),
                    os.path.join(out, f"error_vs_{axis}.png")) for axis in _swept(sweep)]
-    if len(_swept(sweep)) == 2:
+    if len(_swept_groups(sweep)) == 2:
         paths.append(save_figure(heatmap_figure(sweep, rows), os.path.join(out, "heatmap.png")))
     chosen = [r for r in rows if r["chosen"]]
     if chosen:

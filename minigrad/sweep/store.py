@@ -8,8 +8,9 @@ A sweep directory holds::
                                 the data, the grid point, the base seed)
         history.json            one record per epoch (``minigrad.history``'s format, with
                                 ``validation_error`` added), as ``minigrad train --out``
-        result.json             status ("ok" or "failed"), final validation and test
-                                error, where and how long it ran; the traceback if failed
+        result.json             status ("ok" or "failed"), final validation, test and
+                                training error, where and how long it ran; the
+                                traceback if failed
         checkpoint.npz          the final model and optimizer (only when asked)
     summary.csv, summary.md     one row per grid point (``minigrad.sweep.summary``)
     *.png                       the plots (``minigrad.sweep.plots``)
@@ -59,8 +60,8 @@ def write_outcome(sweep_dir, trial, outcome):
     os.makedirs(directory, exist_ok=True)
     described = trial.describe()
     result = {name: outcome[name] for name in ("key", "status", "validation_error",
-                                               "test_error", "seconds", "host", "pid",
-                                               "threads", "traceback")}
+                                               "test_error", "train_error", "seconds",
+                                               "host", "pid", "threads", "traceback")}
     result["epochs"] = len(outcome["history"])
     result["point"], result["base_seed"] = described["point"], trial.base_seed
     history = {"history": outcome["history"], "config": described["config"],

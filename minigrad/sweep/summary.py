@@ -2,7 +2,9 @@
 
 For each grid point, over its base seeds: the mean, the sample standard deviation
 (``ddof=1``; none with one seed) and the count of the final validation error and of the
-final test error, the number of failed trials and of trials not (yet) run.
+final test error, the mean and sd of the final training error (on the images trained
+on, dropout off: how well the net fits, as in Srivastava et al.'s Figure 9), the number
+of failed trials and of trials not (yet) run.
 
 The configuration is *chosen on the validation split*, never on the test set: the grid
 point with the lowest mean validation error among those whose every trial finished
@@ -42,7 +44,8 @@ __all__ = ["summarize", "summarize_results", "write_summary", "render_markdown",
 
 #: the columns of summary.csv after the swept axes
 SUMMARY_COLUMNS = ("validation_error_mean", "validation_error_sd", "validation_n",
-                   "test_error_mean", "test_error_sd", "test_n", "failed", "missing", "chosen")
+                   "test_error_mean", "test_error_sd", "test_n", "train_error_mean",
+                   "train_error_sd", "train_n", "failed", "missing", "chosen")
 
 
 def _mean_sd(values):
@@ -61,12 +64,19 @@ def _same(a, b):
         (list(b) if isinstance(b, (list, tuple)) else b)
 
 
-def summarize_results(axes, results):
+def summarize_results(axes, results, points=None):
     """Rows of the summary from ``axes`` (``(axis, values)`` pairs, the grid) and the
-    trials' ``results`` (result.json dicts, or None for a trial not run)."""
+    trials' ``results`` (result.json dicts, or None for a trial not run); ``points``:
+    the grid points (``Sweep.points()``) when some axes are linked, else their product.
+    A result without ``train_error`` (a sweep run before it was recorded) counts for
+    the validation and test columns only."""
     names = [axis for axis, _ in axes]
     rows = []
-    for values in itertools.product(*(vals for _, vals in axes)):
+    if points is None:
+        points = [tuple(zip(names, values))
+                  for values in itertools.product(*(vals for _, vals in axes))]
+    for point in points:
+        values = [value for _, value in point]
         mine = [r for r in results if r is not None
                 and all(_same(r["point"][a], v) for a, v in zip(names, values))]
         ok = [r for r in mine if r["status"] == "ok"]
@@ -76,6 +86,8 @@ def summarize_results(axes, results):
             _mean_sd(val)
         row["test_error_mean"], row["test_error_sd"], row["test_n"] = \
             _mean_sd([r["test_error"] for r in ok])
+        row["train_error_mean"], row["train_error_sd"], row["train_n"] = \
+            _mean_sd([r["train_error"] for r in ok if r.get("train_error") is not None])
         row["failed"] = len(mine) - len(ok)
         row["chosen"] = False
         rows.append(row)
@@ -90,7 +102,7 @@ def summarize_results(axes, results):
 
 def summarize(sweep, results):
     """The summary rows of ``sweep`` from its ``results`` (``runner.sweep_results``)."""
-    return summarize_results(list(sweep.grid.items()), results)
+    return summarize_results(list(sweep.grid.items()), results, sweep.points())
 
 
 def _percent(mean, sd, n):
@@ -102,17 +114,20 @@ def _percent(mean, sd, n):
 def render_markdown(sweep, rows, title="Sweep summary"):
     """The Markdown of ``summary.md``: the table and a line on the choice."""
     axes = list(sweep.grid)
-    head = axes + ["validation error %", "test error %", "failed", "not run", ""]
+    head = axes + ["validation error %", "test error %", "training error %", "failed",
+                   "not run", ""]
     lines = [f"# {title}", "",
              f"{sweep.dataset}, training subset {sweep.train_subset or 'all'}, validation "
              f"split {sweep.validation or 'none'}; seeds {', '.join(map(str, sweep.seeds))}. "
-             "Errors after the last epoch: mean ± sd (count) over the seeds.", "",
+             "Errors after the last epoch: mean ± sd (count) over the seeds; the training "
+             "error is on the images trained on, with dropout off.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [show_value(row[a]) for a in axes] + [
             _percent(row["validation_error_mean"], row["validation_error_sd"],
                      row["validation_n"]),
             _percent(row["test_error_mean"], row["test_error_sd"], row["test_n"]),
+            _percent(row["train_error_mean"], row["train_error_sd"], row["train_n"]),
             str(row["failed"]), str(row["missing"]),
             "**chosen**" if row["chosen"] else ""]
         lines.append("| " + " | ".join(cells) + " |")

@@ -85,7 +85,7 @@ def empty_outcome(trial, status, **fields):
     """An outcome of ``trial`` (the dict ``run_trial`` returns) with nothing in it yet
     but ``status`` and ``fields``: no epochs, errors, traceback or checkpoint."""
     return {"key": trial.key, "status": status, "history": [], "validation_error": None,
-            "test_error": None, "seconds": None, "host": None, "pid": None, "threads": None,
+            "test_error": None, "train_error": None, "seconds": None, "host": None, "pid": None, "threads": None,
             "traceback": None, "checkpoint": None, **fields}
 
 
@@ -101,11 +101,13 @@ def run_trial(trial, threads=None, checkpoint=False):
 
     Returns:
         a dict with the keys ``key``, ``status`` (``"ok"`` or ``"failed"``),
-        ``history``, ``validation_error``, ``test_error``, ``seconds``, ``host``,
+        ``history``, ``validation_error``, ``test_error``, ``train_error``, ``seconds``, ``host``,
         ``pid``, ``threads``, ``traceback`` and ``checkpoint``.
         ``history`` is ``train``'s, each record with ``validation_error`` added (the
         error on the held-out split after that epoch, or None without one);
-        ``validation_error`` and ``test_error`` are the last epoch's. A failed trial
+        ``validation_error`` and ``test_error`` are the last epoch's; ``train_error``
+        is the trained net's error on the images it was trained on, dropout off (one
+        more pass over them, at the end only: how well the net fits). A failed trial
         has ``traceback`` (the text of the exception) and the epochs it finished.
     """
     from ..training import evaluate, train
@@ -125,7 +127,7 @@ def run_trial(trial, threads=None, checkpoint=False):
         (x_train, y_train), validation, (x_test, y_test) = trial_data(trial)
         with tempfile.TemporaryDirectory(prefix="minigrad-trial-") as scratch:
             path = os.path.join(scratch, "checkpoint.npz") if checkpoint else None
-            _, history = train(trial.config, (x_train, y_train, x_test, y_test),
+            net, history = train(trial.config, (x_train, y_train, x_test, y_test),
                                checkpoint=path, on_start=lambda net: model.update(net=net),
                                on_epoch=on_epoch, metadata={"sweep_trial": trial.key})
             if path is not None:
@@ -134,6 +136,7 @@ def run_trial(trial, threads=None, checkpoint=False):
         outcome["history"] = history
         outcome["validation_error"] = history[-1]["validation_error"]
         outcome["test_error"] = history[-1]["test_error"]
+        outcome["train_error"] = evaluate(net, x_train, y_train)
     except Exception:  # recorded as a failed trial, never dropped
         outcome["status"] = "failed"
         outcome["traceback"] = traceback.format_exc()

@@ -100,7 +100,8 @@ def test_a_run_writes_trials_and_summary_and_summarize_renders_it_again(tmp_path
     assert summary in first.out
     rows = (out / "summary.csv").read_text().splitlines()
     assert rows[0] == ("lr,p_hidden,validation_error_mean,validation_error_sd,validation_n,"
-                       "test_error_mean,test_error_sd,test_n,failed,missing,chosen")
+                       "test_error_mean,test_error_sd,test_n,train_error_mean,train_error_sd,"
+                       "train_n,failed,missing,chosen")
     cells = [row.split(",") for row in rows[1:]]
     assert [(c[0], c[1], c[-3], c[-2]) for c in cells] == [
         ("0.05", "0.2", "0", "0"), ("0.05", "0.5", "0", "0"),

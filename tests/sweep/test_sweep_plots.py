@@ -38,11 +38,14 @@ def test_the_curves_draw_the_summary_means_one_line_per_other_value(swept):
     rows = summarize(sweep, results)
     fig = error_vs_axis_figure(sweep, rows, "p_hidden")
     validation, test = fig.axes[:2]
-    lines = [bars.lines[0] for bars in test.containers]  # each errorbar's data line
-    assert len(lines) == 2  # p_input = 0.0 and 0.2
-    for line, p_input in zip(lines, (0.0, 0.2)):
-        expected = [100 * r["test_error_mean"] for r in rows if r["p_input"] == p_input]
-        assert list(line.get_ydata()) == pytest.approx(expected)
+    # each errorbar's data line: the test error, then the training error, per p_input
+    lines = [bars.lines[0] for bars in test.containers]
+    assert len(lines) == 4  # p_input = 0.0 and 0.2
+    for (line, train_line), p_input in zip(zip(lines[::2], lines[1::2]), (0.0, 0.2)):
+        mine = [r for r in rows if r["p_input"] == p_input]
+        assert list(line.get_ydata()) == pytest.approx([100 * r["test_error_mean"] for r in mine])
+        assert list(train_line.get_ydata()) == pytest.approx(
+            [100 * r["train_error_mean"] for r in mine])
         assert list(line.get_xdata()) == [0.2, 0.35, 0.5]
     first = validation.containers[0].lines[0]
     assert list(first.get_ydata()) == pytest.approx(

@@ -46,11 +46,14 @@ def test_nothing_is_chosen_without_a_validation_split():
 
 def test_the_markdown_marks_the_choice_and_keeps_the_errors_apart():
     sweep = Sweep({"p_input": [0.0, 0.5]}, seeds=(0, 1))
+    # the p_input=0.5 trials ran before the training error was recorded
     results = [{"point": {"p_input": p}, "status": "ok", "validation_error": v,
-                "test_error": t} for p, v, t in
+                "test_error": t, **({"train_error": 0.05} if p == 0.0 else {})}
+               for p, v, t in
                [(0.0, 0.1, 0.3), (0.0, 0.1, 0.3), (0.5, 0.2, 0.1), (0.5, 0.2, 0.1)]]
     rows = summarize(sweep, results)
     text = render_markdown(sweep, rows)
-    assert "| 0.0 | 10.00 ± 0.00 (2) | 30.00 ± 0.00 (2) | 0 | 0 | **chosen** |" in text
-    assert "| 0.5 | 20.00 ± 0.00 (2) | 10.00 ± 0.00 (2) | 0 | 0 |  |" in text
+    assert ("| 0.0 | 10.00 ± 0.00 (2) | 30.00 ± 0.00 (2) | 5.00 ± 0.00 (2) | 0 | 0 "
+            "| **chosen** |") in text
+    assert "| 0.5 | 20.00 ± 0.00 (2) | 10.00 ± 0.00 (2) | - | 0 | 0 |  |" in text
     assert "Chosen on validation error: p_input=0.0" in text
