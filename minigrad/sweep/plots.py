@@ -8,7 +8,8 @@ required, the optional extra ``minigrad[plot]``; every file replaced atomically)
   of the other axes' values; validation error on the left, test error on the right, so
   the two are never mixed up, and beside the test error the training error (dashed:
   the images trained on, dropout off), as in Srivastava et al.'s Figure 9. Numeric
-  axes are spaced by value, others evenly; the values of axes linked to this one are
+  axes are spaced by value (on a log scale when they span two decades or more, as
+  training-set sizes do), others evenly; the values of axes linked to this one are
   written under its ticks;
 * ``heatmap.png`` when the grid has exactly two dimensions with two or more values
   (linked axes make one): the mean validation and test error of every pair, the
@@ -83,6 +84,9 @@ def error_vs_axis_figure(sweep, rows, axis):
                 _error_line(panel, xs, line, "train", color, "training (dropout off)"
                             + (f": {label}" if label else ""), ls="--", marker="^")
         panel.set(xlabel=axis, title=f"{title} (mean ± sd over seeds)")
+        if spaced and min(xs) > 0 and max(xs) >= 100 * min(xs):
+            panel.set_xscale("log")  # e.g. training-set sizes from 100 to 50,000
+            panel.minorticks_off()
         panel.set_xticks(xs, [_label(sweep, group, i, axis) for i in range(len(values))])
         panel.grid(alpha=0.3)
     panels[0].set_ylabel("error (%)")

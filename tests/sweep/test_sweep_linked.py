@@ -130,3 +130,18 @@ def test_the_summary_and_plots_of_a_linked_sweep(tmp_path):
     assert ticks == ["0.5\nhidden=16", "0.75\nhidden=32", "0.875\nhidden=64"]
     plt.close(fig)
     assert np.isfinite([r["test_error_mean"] for r in rows]).all()
+
+
+def test_values_spanning_two_decades_are_drawn_on_a_log_scale():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    from minigrad.sweep.plots import error_vs_axis_figure
+    for sizes, scale in (([100, 1000, 50000], "log"), ([500, 1000, 5000], "linear")):
+        sweep = Sweep({"train_subset": sizes})
+        rows = [{"train_subset": n, "validation_error_mean": None, "validation_error_sd": None,
+                 "validation_n": 0, "test_error_mean": 0.1, "test_error_sd": None,
+                 "test_n": 1, "train_error_mean": None, "train_error_sd": None,
+                 "train_n": 0, "chosen": False} for n in sizes]
+        fig = error_vs_axis_figure(sweep, rows, "train_subset")
+        assert [panel.get_xscale() for panel in fig.axes] == [scale, scale]
+        plt.close(fig)
