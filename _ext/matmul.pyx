@@ -60,10 +60,15 @@ Block sizes (this machine: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
 * ``NC`` <= 1024 columns: the B block, KC x NC, at most 1 MiB float32 (L2/L3). The
   columns are split into at least as many blocks as threads.
 
-Threads: the tasks are the column blocks (at least one per thread, and a multiple of the
-thread count so that OpenMP's static split is even); when C is too narrow for that, each
-column block is further cut into groups of MC row blocks. Each thread packs into its
-own buffers (one malloc for all, freed before returning), so tasks never synchronise.
+Threads: a task is a column block of C, or a group of its MC row blocks. A task packs
+the rows of A and the columns of B it needs, so t threads splitting the columns pack all
+of A t times, and splitting the rows pack all of B t times. C taller than wide (the
+weight gradient X.T @ dY of a layer of 128 or 256 units: 784 x 128) is therefore split
+into one row group per thread; otherwise the tasks are the column blocks (at least one
+per thread, and a multiple of the thread count so that OpenMP's static split is even),
+and when C is too narrow for that, each column block is further cut into row groups.
+Each thread packs into its own buffers (one malloc for all, freed before returning), so
+tasks never synchronise.
 
 Determinism: threads split the *output* (column blocks, then row groups), never the
 inner dimension. Each element of C is computed by the same micro-kernel arithmetic:
@@ -423,10 +428,17 @@ cdef int gemm_core(const floating* a, Py_ssize_t lda, bint trans_a,
     cdef void* raw
     if n_threads < 1:
         n_threads = 1
-    # Column blocks: at most NC_MAX wide, at least one per thread when n allows it,
-    # a multiple of the thread count when there are several (so the static split is even).
+    # Column blocks: at most NC_MAX wide. Every task packs the rows of A and the columns
+    # of B it needs, so splitting the columns among t threads packs A t times, splitting
+    # the rows packs B t times: for C taller than wide (a weight gradient X.T @ dY into
+    # few units) the rows are split, one row group per thread; otherwise the columns,
+    # at least one block per thread when n allows it and a multiple of the thread count
+    # when there are several (so that the static split is even).
     n_cb = cdiv(n, NC_MAX)
-    if n_cb < n_threads:
+    n_rg = 1
+    if n_threads > 1 and m > n and n_row_blocks >= n_threads:
+        n_rg = n_threads
+    elif n_cb < n_threads:
         n_cb = n_threads
     else:
         n_cb = cdiv(n_cb, n_threads) * n_threads
@@ -434,9 +446,8 @@ cdef int gemm_core(const floating* a, Py_ssize_t lda, bint trans_a,
     panels_per_cb = cdiv(n_panels, n_cb)
     cb_width = panels_per_cb * nr
     n_cb = cdiv(n, cb_width)
-    # Too few column blocks for the threads (narrow C): also split the rows into groups.
-    n_rg = 1
-    if n_cb < n_threads:
+    # Still fewer tasks than threads (narrow C): also split the rows into groups.
+    if n_cb * n_rg < n_threads:
         n_rg = min(cdiv(n_threads, n_cb), n_row_blocks)
     rb_per_group = cdiv(n_row_blocks, n_rg)
     n_rg = cdiv(n_row_blocks, rb_per_group)

@@ -105,9 +105,10 @@ def test_fused_is_bit_identical_to_the_separate_kernels(m, k, n, trans_a, trans_
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True),
                                              (True, False), (True, True)])
-def test_fused_several_blocks(trans_a, trans_b, dtype):
-    """More than one MC x KC x NC block in every dimension, ragged edges, 1-3 threads."""
-    m, k, n = 133, 785, 1025
+@pytest.mark.parametrize("m,k,n", [(133, 785, 1025), (797, 70, 131)])
+def test_fused_several_blocks(m, k, n, trans_a, trans_b, dtype):
+    """More than one MC x KC x NC block in every dimension, ragged edges, 1-3 threads;
+    and C taller than wide (797 x 131), which the threads split by rows, not columns."""
     a, b, bias = operands(np.random.default_rng(2), m, k, n, trans_a, trans_b, dtype, True)
     expected = unfused(a, b, trans_a, trans_b, bias, True, True, 2**64 - 1, 0.5, m, n)
     for n_threads in (1, 2, 3):

@@ -77,12 +77,14 @@ def test_gemm_matches_reference_and_is_thread_count_invariant(m, k, n, trans_a, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True),
                                              (True, False), (True, True)])
-def test_gemm_several_blocks(trans_a, trans_b, dtype):
-    """Larger than one MC x KC x NC block in every dimension, with ragged edges."""
-    m, k, n = 129, 785, 1025
+@pytest.mark.parametrize("m,k,n", [(129, 785, 1025), (797, 70, 131), (1100, 300, 1030)])
+def test_gemm_several_blocks(m, k, n, trans_a, trans_b, dtype):
+    """Larger than one MC x KC x NC block in every dimension, with ragged edges; and C
+    taller than wide (797 x 131: the weight gradient of a layer of few units; 1100 x
+    1030: two column blocks), which the threads split by rows instead of columns."""
     a, b = operands(np.random.default_rng(1), m, k, n, trans_a, trans_b, dtype)
     out1 = run_gemm(a, b, trans_a, trans_b, 1, m, n)
-    for n_threads in (2, 3):  # 3: uneven splits of the columns
+    for n_threads in (2, 3, 4):  # 3: uneven splits of the columns or rows
         out = run_gemm(a, b, trans_a, trans_b, n_threads, m, n)
         np.testing.assert_array_equal(out1.view(np.uint8), out.view(np.uint8))
     assert_close_to_rounding(out1, run_reference(a, b, trans_a, trans_b, m, n),
