@@ -5,12 +5,16 @@ required, the optional extra ``minigrad[plot]``; every file replaced atomically)
 
 * ``error_vs_<axis>.png`` for each swept axis with two or more values: the mean error
   over seeds (error bars: one sd) against the axis's values, one line per combination
-  of the other axes' values; validation error on the left, test error on the right, so
-  the two are never mixed up, and beside the test error the training error (dashed:
-  the images trained on, dropout off), as in Srivastava et al.'s Figure 9. Numeric
-  axes are spaced by value (on a log scale when they span two decades or more, as
-  training-set sizes do), others evenly; the values of axes linked to this one are
-  written under its ticks;
+  of the other axes' values; validation error on the left (no panel without a
+  validation split), test error on the right, so the two are never mixed up, and
+  beside the test error the training error (dashed: the images trained on, dropout
+  off), as in Srivastava et al.'s Figure 9. Numeric axes are spaced by value (on a log
+  scale when they span two decades or more, as training-set sizes do), others evenly;
+  the values of axes linked to this one are written under its ticks (slanted when they
+  would not fit side by side). Errors spanning a decade or more (1.5% beside 44%) are
+  drawn on a scale linear below 1% and logarithmic above, so that neither the small
+  differences nor the zero training errors are flattened against the axis; the legend
+  sits below the panels, where it covers no point;
 * ``heatmap.png`` when the grid has exactly two dimensions with two or more values
   (linked axes make one): the mean validation and test error of every pair, the
   chosen cell outlined;
@@ -58,7 +62,7 @@ def _label(sweep, group, i, first=None):
     """The tick label of the ``i``-th values of ``group``: ``first``'s value, then the
     other linked axes' values below it."""
     first = first or group[0]
-    rest = show_point((a, sweep.grid[a][i]) for a in group if a != first)
+    rest = show_point(((a, sweep.grid[a][i]) for a in group if a != first), sep="\n")
     return show_value(sweep.grid[first][i]) + (f"\n{rest}" if rest else "")
 
 
@@ -71,29 +75,65 @@ def error_vs_axis_figure(sweep, rows, axis):
     xs = list(values) if spaced else list(range(len(values)))
     others = [a for g in _swept_groups(sweep) if axis not in g for a in g]
     combos = list(dict.fromkeys(tuple(r[a] for a in others) for r in rows))
-    fig, panels = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    kinds = [(k, t) for k, t in _ERRORS if k == "test" or any(r[f"{k}_n"] for r in rows)]
+    fig, panels = plt.subplots(1, len(kinds), figsize=(max(8.0, 5.5 * len(kinds) + 0.5), 4.5),
+                               sharey=True, squeeze=False, layout="constrained")
+    panels = list(panels[0])
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for panel, (kind, title) in zip(panels, _ERRORS):
+    seeds = "one seed" if len(sweep.seeds) == 1 else f"mean ± sd over {len(sweep.seeds)} seeds"
+    ticks = [_label(sweep, group, i, axis) for i in range(len(values))]
+    for panel, (kind, title) in zip(panels, kinds):
         for combo, color in zip(combos, itertools.cycle(colors)):
             line = [next(r for r in rows if _at(sweep, r, group, i) and
                          all(r[a] == c for a, c in zip(others, combo)))
                     for i in range(len(values))]
             label = show_point(zip(others, combo)) or None
-            _error_line(panel, xs, line, kind, color, label)
+            _error_line(panel, xs, line, kind, color, label or title)
             if kind == "test" and any(r["train_n"] for r in line):
                 _error_line(panel, xs, line, "train", color, "training (dropout off)"
                             + (f": {label}" if label else ""), ls="--", marker="^")
-        panel.set(xlabel=axis, title=f"{title} (mean ± sd over seeds)")
+        panel.set(xlabel=axis, title=f"{title} ({seeds})")
         if spaced and min(xs) > 0 and max(xs) >= 100 * min(xs):
             panel.set_xscale("log")  # e.g. training-set sizes from 100 to 50,000
             panel.minorticks_off()
-        panel.set_xticks(xs, [_label(sweep, group, i, axis) for i in range(len(values))])
+        panel.set_xticks(xs, ticks, **_slant(ticks))
         panel.grid(alpha=0.3)
+    _error_scale(panels[0], rows)
     panels[0].set_ylabel("error (%)")
     if others or any(r["train_n"] for r in rows):
-        panels[1].legend(fontsize="small")
-    fig.tight_layout()
+        handles, labels = panels[-1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", fontsize="small",
+                   ncols=min(len(labels), 2))
     return fig
+
+
+def _slant(ticks):
+    """Tick label style: slanted when the labels' widest lines would not fit side by
+    side (about 40 characters across a panel)."""
+    widest = max((len(part) for tick in ticks for part in tick.split("\n")), default=0)
+    return {"rotation": 35, "ha": "right"} if widest * len(ticks) > 40 else {}
+
+
+#: the error axis's ticks (%) on the scale of ``_error_scale``
+_ERROR_TICKS = (0, 0.5, 1, 2, 3, 5, 10, 20, 30, 50, 100)
+
+
+def _error_scale(panel, rows):
+    """Errors from 1.5% to 44% on a linear axis leave every difference that matters in
+    a sliver at the bottom: when the positive means span a decade or more, the y axis
+    (shared by the panels) is linear up to 1% (so that a 0% training error stays on
+    it) and logarithmic above."""
+    means = [100 * r[f"{kind}_error_mean"] for r in rows
+             for kind in ("validation", "test", "train")
+             if r[f"{kind}_n"] and r[f"{kind}_error_mean"] > 0]
+    if not means or max(means) < 10 * min(means):
+        return
+    panel.set_yscale("symlog", linthresh=1.0, linscale=0.5)
+    top = max(means) * 1.3
+    panel.set_yticks([t for t in _ERROR_TICKS if t <= top], [f"{t:g}" for t in _ERROR_TICKS
+                                                            if t <= top])
+    panel.minorticks_off()
+    panel.set_ylim(bottom=0, top=top)
 
 
 def _error_line(panel, xs, line, kind, color, label, **style):

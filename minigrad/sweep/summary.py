@@ -111,14 +111,22 @@ def _percent(mean, sd, n):
     return f"{100 * mean:.2f}" + ("" if sd is None else f" ± {100 * sd:.2f}") + f" ({n})"
 
 
+def _setting(sweep, name, fixed):
+    """How the header names a data setting (``dataset``, ``train_subset``): its value,
+    or "per trial" when it is one of the grid's axes (the table's column gives it)."""
+    return f"per trial (the {name} column)" if name in sweep.grid else fixed
+
+
 def render_markdown(sweep, rows, title="Sweep summary"):
     """The Markdown of ``summary.md``: the table and a line on the choice."""
     axes = list(sweep.grid)
     head = axes + ["validation error %", "test error %", "training error %", "failed",
                    "not run", ""]
     lines = [f"# {title}", "",
-             f"{sweep.dataset}, training subset {sweep.train_subset or 'all'}, validation "
-             f"split {sweep.validation or 'none'}; seeds {', '.join(map(str, sweep.seeds))}. "
+             f"{_setting(sweep, 'dataset', sweep.dataset)}, training subset "
+             f"{_setting(sweep, 'train_subset', sweep.train_subset or 'all')}, validation "
+             f"split {sweep.validation or 'none'}; "
+             f"seeds {', '.join(map(str, sweep.seeds))}. "
              "Errors after the last epoch: mean ± sd (count) over the seeds; the training "
              "error is on the images trained on, with dropout off.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

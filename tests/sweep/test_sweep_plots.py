@@ -59,3 +59,40 @@ def test_one_swept_axis_has_no_heatmap(tmp_path):
         results = run_sweep(sweep, tmp_path, executor=pool, threads=1, progress=False)
     names = sorted(p.rsplit("/", 1)[1] for p in write_plots(tmp_path, sweep, results))
     assert names == ["error_vs_p_hidden.png", "learning_curves.png"]
+
+
+def _rows(errors, validation=True):
+    """Summary rows of a one-seed sweep over p_hidden = 0.1, 0.2, ... with these test
+    errors (fractions), training error 0 and, with ``validation``, validation = test."""
+    return [{"p_hidden": round(0.1 * (i + 1), 1), "test_error_mean": e, "test_error_sd": None,
+             "test_n": 1, "validation_error_mean": e if validation else None,
+             "validation_error_sd": None, "validation_n": int(validation),
+             "train_error_mean": 0.0, "train_error_sd": None, "train_n": 1, "chosen": False}
+            for i, e in enumerate(errors)]
+
+
+def test_titles_say_one_seed_and_no_validation_means_no_validation_panel():
+    import matplotlib.pyplot as plt
+    from minigrad.sweep import Sweep
+    sweep = Sweep({"p_hidden": [0.1, 0.2, 0.3]})
+    for validation, titles in ((True, ["validation error (one seed)", "test error (one seed)"]),
+                               (False, ["test error (one seed)"])):
+        fig = error_vs_axis_figure(sweep, _rows([0.02, 0.03, 0.04], validation), "p_hidden")
+        assert [panel.get_title() for panel in fig.axes] == titles
+        plt.close(fig)
+    fig = error_vs_axis_figure(Sweep({"p_hidden": [0.1, 0.2, 0.3]}, seeds=(0, 1, 2)),
+                               _rows([0.02, 0.03, 0.04]), "p_hidden")
+    assert fig.axes[1].get_title() == "test error (mean ± sd over 3 seeds)"
+    plt.close(fig)
+
+
+def test_errors_spanning_a_decade_get_a_scale_that_keeps_zero_and_the_small_values():
+    import matplotlib.pyplot as plt
+    from minigrad.sweep import Sweep
+    sweep = Sweep({"p_hidden": [0.1, 0.2, 0.3]})
+    for errors, scale in (([0.015, 0.02, 0.44], "symlog"), ([0.015, 0.02, 0.04], "linear")):
+        fig = error_vs_axis_figure(sweep, _rows(errors), "p_hidden")
+        assert [panel.get_yscale() for panel in fig.axes] == [scale, scale]
+        if scale == "symlog":
+            assert fig.axes[0].get_ylim()[0] == 0  # the 0% training errors stay visible
+        plt.close(fig)
