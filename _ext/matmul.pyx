@@ -464,10 +464,13 @@ cdef int gemm_core(const floating* a, Py_ssize_t lda, bint trans_a,
     if raw == NULL:
         return -1
     base = <floating*>align_up(raw)
+    # Tasks in row-group-major order: the static split gives each thread consecutive
+    # tasks, so when the rows are split, a thread's tasks are its own row group's
+    # column blocks (its rows of A), not one column block's row groups (all of A).
     for t in prange(n_tasks, num_threads=n_threads, schedule='static'):
         mine = base + threadid() * per_thread
-        cb = t // n_rg
-        rg = t % n_rg
+        rg = t // n_cb
+        cb = t % n_cb
         col0 = cb * cb_width
         cols = min(cb_width, n - col0)
         row_begin = rg * rb_per_group * MC
