@@ -96,3 +96,18 @@ def test_errors_spanning_a_decade_get_a_scale_that_keeps_zero_and_the_small_valu
         if scale == "symlog":
             assert fig.axes[0].get_ylim()[0] == 0  # the 0% training errors stay visible
         plt.close(fig)
+
+
+def test_linked_values_that_would_overlap_are_written_slanted():
+    import matplotlib.pyplot as plt
+    from minigrad.sweep import Sweep
+    for n, hidden, rotation in ((8, [(32 * (i + 1),) * 3 for i in range(8)], 35),  # 8 x 18
+                                (4, [(i + 1,) for i in range(4)], 0)):  # 4 x "hidden=1"
+        rates = [round(0.1 * (i + 1), 1) for i in range(n)]
+        sweep = Sweep({"p_hidden": rates, "hidden": hidden}, linked=[("p_hidden", "hidden")])
+        rows = [{**row, "hidden": h} for row, h in zip(_rows([0.02] * n), hidden)]
+        fig = error_vs_axis_figure(sweep, rows, "p_hidden")
+        labels = fig.axes[1].get_xticklabels()
+        assert labels[1].get_text() == "0.2\nhidden=" + "x".join(map(str, hidden[1]))
+        assert {label.get_rotation() for label in labels} == {rotation}
+        plt.close(fig)
