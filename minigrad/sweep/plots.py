@@ -130,8 +130,8 @@ def _error_scale(panel, rows):
         return
     panel.set_yscale("symlog", linthresh=1.0, linscale=0.5)
     top = max(means) * 1.3
-    panel.set_yticks([t for t in _ERROR_TICKS if t <= top], [f"{t:g}" for t in _ERROR_TICKS
-                                                            if t <= top])
+    ticks = [t for t in _ERROR_TICKS if t <= top]
+    panel.set_yticks(ticks, [f"{t:g}" for t in ticks])
     panel.minorticks_off()
     panel.set_ylim(bottom=0, top=top)
 
