@@ -232,8 +232,8 @@ def sweep_command(args, parser, argv):
     if args.dry_run:
         for trial in sweep.trials():
             print(trial.key)
-        print(f"{len(sweep.trials())} trials ({len(sweep.points())} grid points x "
-              f"{len(sweep.seeds)} seeds)")
+        print(f"{_count(len(sweep.trials()), 'trial')} ({_count(len(sweep.points()), 'grid point')}"
+              f" x {_count(len(sweep.seeds), 'seed')})")
         return 0
     options["info"] = {"command": "minigrad " + shlex.join(argv)}
     try:
@@ -295,6 +295,11 @@ def _checked_run(args, parser):
     except (ImportError, OSError, TypeError, ValueError) as exc:
         parser.error(str(exc))
     return sweep, options
+
+
+def _count(number, noun):
+    """``number`` and ``noun``, the noun plural unless the number is 1: "1 seed", "3 seeds"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _report(out, sweep, results, args):

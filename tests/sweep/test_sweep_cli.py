@@ -87,6 +87,11 @@ def test_a_sweep_file_and_flags_combine(tmp_path, capsys):
     assert "is in" in capsys.readouterr().err
 
 
+def test_a_dry_run_counts_one_point_and_one_seed_in_the_singular(capsys):
+    assert main(["sweep", *SMALL, "--grid", "max-norm=none", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 trial (1 grid point x 1 seed)"
+
+
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 def test_a_run_writes_trials_and_summary_and_summarize_renders_it_again(tmp_path, capsys):
     out = tmp_path / "sweep"

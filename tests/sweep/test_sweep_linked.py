@@ -78,9 +78,9 @@ def test_the_command_line_links_axes(capsys):
     args = ["sweep", "--grid", "p_hidden=0.5,0.75,0.875", "--grid", "hidden=16,32,64",
             "--grid", "p_input=0,0.2", "--dry-run"]
     assert main([*args, "--link", "p_hidden,hidden"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "6 trials (6 grid points x 1 seeds)"
+    assert capsys.readouterr().out.splitlines()[-1] == "6 trials (6 grid points x 1 seed)"
     assert main(args) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "18 trials (18 grid points x 1 seeds)"
+    assert capsys.readouterr().out.splitlines()[-1] == "18 trials (18 grid points x 1 seed)"
     with pytest.raises(SystemExit) as exit_:
         main([*args, "--link", "p_hidden,p_input"])
     assert exit_.value.code == 2
