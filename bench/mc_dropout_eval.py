@@ -229,8 +229,8 @@ def main(argv=None):
     config = metadata["config"]
     command = "python bench/mc_dropout_eval.py " + " ".join(shlex.quote(a) for a in
                                                             (argv or sys.argv[1:]))
-    header = [f"{metadata['run'].get('row', args.run_dir)}, {dataset}, "
-              f"{metadata['epoch']} epochs",
+    run_name = os.path.basename(os.path.normpath(args.run_dir))
+    header = [f"{run_name}, {dataset}, {metadata['epoch']} epochs, seed {config['seed']}",
               "", f"Command: `{command}`", "", f"{describe(minigrad)}", "",
               f"Network: {data.x_train.shape[1]}-{'-'.join(map(str, config['hidden']))}-"
               f"{int(data.y_train.max()) + 1}, dropout "

@@ -32,10 +32,13 @@ can be resumed with the same ``--epochs`` only (with ``--no-anneal``, re-running
 larger value continues the rows).
 ``report`` reads every ``RUNS/*/history.json`` and writes ``results.md``,
 ``results.csv`` and ``learning_curves.png`` (test error vs epoch, one line per row:
-the picture of the paper's Figure 4) into ``--out``.
+the picture of the paper's Figure 4) into ``--out``; ``--only PATTERN ...`` keeps the
+runs whose directory names match (``report --only '*-linear500*' --out DIR`` reports
+the 500-epoch runs alone).
 """
 import argparse
 import csv
+import fnmatch
 import json
 import os
 import shlex
@@ -171,11 +174,14 @@ def cmd_run(args):
     return 0
 
 
-def load_runs(runs_dir):
-    """``{directory name: history.json contents}`` of every run in ``runs_dir``, in the
-    order of ``ROWS`` (then by name)."""
+def load_runs(runs_dir, patterns=None):
+    """``{directory name: history.json contents}`` of every run in ``runs_dir`` (only those
+    whose directory name matches one of the shell ``patterns``, if given), in the order
+    of ``ROWS`` (then by name)."""
     runs = {}
     for name in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
+        if patterns and not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+            continue
         path = os.path.join(runs_dir, name, "history.json")
         if os.path.exists(path):
             with open(path) as f:
@@ -197,9 +203,10 @@ def seed_groups(runs):
 
 
 def cmd_report(args):
-    runs = load_runs(args.runs_dir)
+    runs = load_runs(args.runs_dir, args.only)
     if not runs:
-        print(f"no runs in {args.runs_dir}", file=sys.stderr)
+        matching = f" matching {' '.join(args.only)}" if args.only else ""
+        print(f"no runs in {args.runs_dir}{matching}", file=sys.stderr)
         return 1
     os.makedirs(args.out, exist_ok=True)
     rows = []
@@ -313,6 +320,9 @@ def main(argv=None):
     report = sub.add_parser("report", help="results table and learning-curve plot")
     report.add_argument("--runs-dir", default=DEFAULT_RUNS)
     report.add_argument("--out", default=os.path.join(ROOT, "docs", "results"))
+    report.add_argument("--only", nargs="+", metavar="PATTERN", default=None,
+                        help="only the runs whose directory names match one of these shell "
+                             "patterns, e.g. '*-linear500*'")
     args = parser.parse_args(argv)
     if args.list or args.command is None:
         for name in ROWS:

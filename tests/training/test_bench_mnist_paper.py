@@ -44,3 +44,20 @@ def test_report_gives_the_spread_over_seeds(paper, tmp_path):
     assert "| 0, 1 |" in spread
     assert f"**{np.mean(errors):.2f}%**" in spread
     assert f"{np.std(errors, ddof=1):.2f}% |" in spread
+
+
+def test_report_only_takes_the_runs_whose_names_match(paper, tmp_path, capsys):
+    config = paper.row_config("mnist-2x800-standard", 1, {})[1]
+    record = dict(epoch=1, lr=0.5, momentum=0.5, train_loss=1.0, test_error=0.5, seconds=1.0)
+    for name, error in (("mnist-2x800-standard-a", 0.25), ("mnist-2x800-standard-b", 0.5)):
+        write_history(tmp_path / "runs" / name, [{**record, "test_error": error}],
+                      row="mnist-2x800-standard", dataset="mnist", config=config.to_dict(),
+                      epochs_planned=1)
+    runs = str(tmp_path / "runs")
+    assert paper.main(["report", "--runs-dir", runs, "--out", str(tmp_path / "out"),
+                       "--only", "*-a"]) == 0
+    table = (tmp_path / "out" / "results.md").read_text()
+    assert "| mnist-2x800-standard-a |" in table and "-standard-b" not in table
+    assert paper.main(["report", "--runs-dir", runs, "--out", str(tmp_path / "out"),
+                       "--only", "*-c"]) == 1
+    assert "no runs in" in capsys.readouterr().err
