@@ -57,7 +57,8 @@ from ..checks import check_int
 from ..cli_flags import CONFIG_FIELDS, add_config_flags, checked_flag
 from ..data import sources
 from ..kernels import backend
-from .grid import Sweep, axis_name, check_validation, parse_axis, read_sweep_file
+from .grid import (Sweep, axis_name, check_validation, parse_axis, read_sweep_file,
+                   show_count)
 
 __all__ = ["add_sweep_command", "sweep_command"]
 
@@ -232,8 +233,9 @@ def sweep_command(args, parser, argv):
     if args.dry_run:
         for trial in sweep.trials():
             print(trial.key)
-        print(f"{_count(len(sweep.trials()), 'trial')} ({_count(len(sweep.points()), 'grid point')}"
-              f" x {_count(len(sweep.seeds), 'seed')})")
+        print(f"{show_count(len(sweep.trials()), 'trial')} "
+              f"({show_count(len(sweep.points()), 'grid point')} x "
+              f"{show_count(len(sweep.seeds), 'seed')})")
         return 0
     options["info"] = {"command": "minigrad " + shlex.join(argv)}
     try:
@@ -295,11 +297,6 @@ def _checked_run(args, parser):
     except (ImportError, OSError, TypeError, ValueError) as exc:
         parser.error(str(exc))
     return sweep, options
-
-
-def _count(number, noun):
-    """``number`` and ``noun``, the noun plural unless the number is 1: "1 seed", "3 seeds"."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _report(out, sweep, results, args):

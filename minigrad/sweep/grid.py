@@ -71,7 +71,8 @@ from ..data import sources
 from ..training_config import TrainConfig
 
 __all__ = ["Sweep", "Trial", "AXES", "parse_axis", "check_validation", "trial_seed",
-           "validation_count", "read_sweep_file", "show_value", "show_point", "SWEEP_KEYS"]
+           "validation_count", "read_sweep_file", "show_value", "show_point", "show_count",
+           "SWEEP_KEYS"]
 
 _FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 _TYPES = typing.get_type_hints(TrainConfig)
@@ -280,6 +281,16 @@ def show_point(pairs, sep=", "):
     'p_input=0.2, hidden=16x16'
     """
     return sep.join(f"{axis}={show_value(value)}" for axis, value in pairs)
+
+
+def show_count(number, noun, plural=None):
+    """``number`` and ``noun``, in the plural (``plural``, else ``noun + "s"``) unless the
+    number is 1, as the sweep's messages count trials, points, seeds and workers.
+
+    >>> show_count(1, "seed"), show_count(3, "seed"), show_count(2, "process", "processes")
+    ('1 seed', '3 seeds', '2 processes')
+    """
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def trial_seed(base_seed, content):

@@ -75,6 +75,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ..atomic import replace_atomically
 from ..checks import check_int
 from ..kernels.backend import MAX_THREADS, available_cores
+from .grid import show_count
 from .store import read_result, save_sweep, write_outcome
 from .trial import empty_outcome, run_trial
 
@@ -158,8 +159,9 @@ def run_sweep(sweep, out, *, executor=None, workers=None, threads=None, oversubs
             # the lines on stderr with the bar: stdout is for results (the summary)
             report = functools.partial(bar.write, file=sys.stderr) if progress else _silent
             if executor is None:
-                report(f"sweep: {len(pending)} of {len(trials)} trials to run on "
-                       f"{workers} worker processes x {threads} kernel threads")
+                report(f"sweep: {len(pending)} of {show_count(len(trials), 'trial')} to run on "
+                       f"{show_count(workers, 'worker process', 'worker processes')} x "
+                       f"{show_count(threads, 'kernel thread')}")
                 _run_on_local_pool(pending, out, workers, allowed_losses, bar, report,
                                    threads=threads, checkpoints=checkpoints, function=function)
             else:

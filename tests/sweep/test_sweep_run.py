@@ -30,6 +30,12 @@ def test_a_trial_alone_and_in_a_sweep_give_bit_identical_histories(tmp_path):
         assert swept[-1]["validation_error"] is not None
 
 
+def test_the_start_line_counts_one_trial_worker_and_thread_in_the_singular(tmp_path, capsys):
+    run_sweep(small_sweep({"p_input": [0.0]}), tmp_path, workers=1, threads=1)
+    assert "sweep: 1 of 1 trial to run on 1 worker process x 1 kernel thread\n" in (
+        capsys.readouterr().err)
+
+
 def test_the_validation_split_is_the_end_of_the_training_subset():
     trial = small_sweep({"p_input": [0.0]}, validation=0.2).trials()[0]
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = trial_data(trial)
